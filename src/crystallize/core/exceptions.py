@@ -29,6 +29,7 @@ __all__ = [
     "InvalidPipelineOutput",
     "MissingMetricError",
     "PipelineExecutionError",
+    "RunFailedError",
     "suggest",
 ]
 
@@ -113,3 +114,18 @@ class InvalidMetricError(CrystallizeError, ValueError):
         self.metric = metric
         self.condition = condition
         super().__init__(f"metric {metric!r} of condition {condition!r}: {detail}")
+
+
+class RunFailedError(CrystallizeError):
+    """A run failed under ``run(fail_fast=True)``.
+
+    Attributes:
+        error: the :class:`~crystallize.core.record.RunError` of the failed run.
+        result: the partial result of the runs finished so far.
+    """
+
+    def __init__(self, error: object, result: object = None) -> None:
+        self.error = error
+        self.result = result
+        tb = getattr(error, "traceback", "")
+        super().__init__(f"run {error} failed (fail_fast=True)\n\nOriginal traceback:\n{tb}")

@@ -1,0 +1,64 @@
+"""The experiment model: context, data source, steps, pipeline, treatments,
+hypotheses, tests, experiment and result."""
+
+from __future__ import annotations
+
+from crystallize.core.context import FrozenContext
+from crystallize.core.datasource import DataSource, data_source
+from crystallize.core.events import ExperimentListener
+from crystallize.core.exceptions import (
+    ContextMutationError,
+    CrystallizeError,
+    CrystallizeWarning,
+    DegenerateDataWarning,
+    ExperimentDefinitionError,
+    FailureImbalanceWarning,
+    InsufficientDataWarning,
+    InvalidMetricError,
+    InvalidPipelineOutput,
+    MissingMetricError,
+    PipelineExecutionError,
+    RunFailedError,
+)
+from crystallize.core.experiment import Experiment
+from crystallize.core.hypothesis import Hypothesis
+from crystallize.core.pipeline import Pipeline
+from crystallize.core.pipeline_step import PipelineStep, pipeline_step
+from crystallize.core.plan import RunSpec
+from crystallize.core.record import RunError, RunRecord
+from crystallize.core.result import Result
+from crystallize.core.stat_test import StatisticalTest, WelchTTest
+from crystallize.core.treatment import Treatment
+from crystallize.core.verdict import Verdict
+
+__all__ = [
+    "ContextMutationError",
+    "CrystallizeError",
+    "CrystallizeWarning",
+    "DataSource",
+    "DegenerateDataWarning",
+    "Experiment",
+    "ExperimentDefinitionError",
+    "ExperimentListener",
+    "FailureImbalanceWarning",
+    "FrozenContext",
+    "Hypothesis",
+    "InsufficientDataWarning",
+    "InvalidMetricError",
+    "InvalidPipelineOutput",
+    "MissingMetricError",
+    "Pipeline",
+    "PipelineExecutionError",
+    "PipelineStep",
+    "Result",
+    "RunError",
+    "RunFailedError",
+    "RunRecord",
+    "RunSpec",
+    "StatisticalTest",
+    "Treatment",
+    "Verdict",
+    "WelchTTest",
+    "data_source",
+    "pipeline_step",
+]

@@ -1,0 +1,54 @@
+"""Lifecycle callbacks: the one place where the store, the progress bar and
+user integrations listen to an experiment run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from crystallize.core.plan import RunSpec
+    from crystallize.core.record import RunRecord
+
+__all__ = ["ExperimentListener", "Listeners"]
+
+
+@runtime_checkable
+class ExperimentListener(Protocol):
+    """Receives the events of an experiment run. Implement any subset.
+
+    ``on_experiment_start`` gets the experiment, every planned run and the runs
+    that will actually execute (the others were loaded from the store);
+    ``on_run_complete`` gets each finished record as it arrives, in any order;
+    ``on_experiment_end`` gets the :class:`~crystallize.core.result.Result`.
+    """
+
+    def on_experiment_start(self, experiment: Any, planned: Sequence[RunSpec], todo: Sequence[RunSpec]) -> None:
+        """Called once before any run executes."""
+
+    def on_run_complete(self, record: RunRecord) -> None:
+        """Called for every finished run, success or failure."""
+
+    def on_experiment_end(self, result: Any) -> None:
+        """Called once with the final result."""
+
+
+class Listeners:
+    """Fans every event out to several listeners (missing methods are skipped)."""
+
+    def __init__(self, listeners: Sequence[Any] = ()) -> None:
+        self._start = [f for obj in listeners if (f := getattr(obj, "on_experiment_start", None))]
+        self._run = [f for obj in listeners if (f := getattr(obj, "on_run_complete", None))]
+        self._end = [f for obj in listeners if (f := getattr(obj, "on_experiment_end", None))]
+
+    def on_experiment_start(self, experiment: Any, planned: Sequence[RunSpec], todo: Sequence[RunSpec]) -> None:
+        for fn in self._start:
+            fn(experiment, planned, todo)
+
+    def on_run_complete(self, record: RunRecord) -> None:
+        for fn in self._run:
+            fn(record)
+
+    def on_experiment_end(self, result: Any) -> None:
+        for fn in self._end:
+            fn(result)

@@ -1,0 +1,289 @@
+"""The experiment: plans the runs, executes them somewhere, analyses the records."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from crystallize.core.analysis import CORRECTIONS, compute_verdicts
+from crystallize.core.context import FrozenContext
+from crystallize.core.datasource import DataSource, DataSourceFactory
+from crystallize.core.events import Listeners
+from crystallize.core.exceptions import (
+    ContextMutationError,
+    CrystallizeError,
+    ExperimentDefinitionError,
+    MissingMetricError,
+    RunFailedError,
+)
+from crystallize.core.fingerprint import hash_value
+from crystallize.core.hypothesis import Hypothesis
+from crystallize.core.pipeline import Pipeline
+from crystallize.core.plan import BASELINE, RunSpec, plan_runs, replicate_seed
+from crystallize.core.provenance import environment, git_state
+from crystallize.core.record import RunRecord
+from crystallize.core.result import Result
+from crystallize.core.runner import RunTask
+from crystallize.core.treatment import RESERVED_CONDITIONS, Treatment
+
+__all__ = ["Experiment"]
+
+log = logging.getLogger("crystallize")
+
+
+def _datasource_iv(datasource: Any) -> DataSource:
+    if isinstance(datasource, DataSourceFactory):
+        return datasource()
+    if not isinstance(datasource, DataSource):
+        raise ExperimentDefinitionError(
+            f"datasource must be a DataSource (subclass it, or decorate a function with @data_source), "
+            f"got {type(datasource).__name__}"
+        )
+    return datasource
+
+
+def _treatments_iv(treatments: Iterable[Treatment]) -> tuple[Treatment, ...]:
+    out = tuple(treatments)
+    seen: set[str] = set()
+    for index, treatment in enumerate(out):
+        if not isinstance(treatment, Treatment):
+            raise ExperimentDefinitionError(
+                f"treatments[{index}] is a {type(treatment).__name__}; use Treatment(name, apply_fn_or_mapping)"
+            )
+        if treatment.name in RESERVED_CONDITIONS:
+            raise ExperimentDefinitionError(
+                f"treatment name {treatment.name!r} is reserved (reserved: {sorted(RESERVED_CONDITIONS)}); "
+                "choose another name"
+            )
+        if treatment.name in seen:
+            raise ExperimentDefinitionError(f"two treatments are named {treatment.name!r}; names must be unique")
+        seen.add(treatment.name)
+        probe = FrozenContext({"replicate": 0, "condition": treatment.name, "seed": 0}, seed=0)
+        try:
+            treatment.apply(probe)
+        except ContextMutationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported with the treatment's name
+            raise ExperimentDefinitionError(
+                f"treatment {treatment.name!r} raised {type(exc).__name__} when applied to a fresh context: {exc}"
+            ) from exc
+    return out
+
+
+def _hypotheses_iv(hypothesis: Hypothesis | None, hypotheses: Iterable[Hypothesis]) -> tuple[Hypothesis, ...]:
+    out = ((hypothesis,) if hypothesis is not None else ()) + tuple(hypotheses)
+    seen: set[str] = set()
+    for index, h in enumerate(out):
+        if not isinstance(h, Hypothesis):
+            raise ExperimentDefinitionError(f"hypotheses[{index}] is a {type(h).__name__}, not a Hypothesis")
+        if h.name in seen:
+            raise ExperimentDefinitionError(
+                f"two hypotheses are named {h.name!r}; give each a distinct name= (e.g. name='{h.name}_2')"
+            )
+        seen.add(h.name)
+    return out
+
+
+class Experiment:
+    """Compare a baseline with treatments over many seeded replicates.
+
+    Args:
+        datasource: where each run's data comes from.
+        pipeline: the steps; the last returns a mapping of metrics. A plain
+            list of steps is accepted.
+        treatments: named changes to the context; each is one condition
+            beside ``"baseline"``.
+        hypothesis: the primary hypothesis (``result.metrics["hypothesis"]``).
+        hypotheses: further hypotheses.
+        replicates: runs per condition; replicate ``i`` of every condition
+            shares one seed (common random numbers).
+        seed: the master seed (default: drawn at random and recorded).
+        name: the experiment's name in stores and reports.
+        correction: multiple-comparison correction across all verdicts:
+            ``"holm"``, ``"bonferroni"``, ``"fdr_bh"`` or ``None``.
+
+    Raises:
+        ExperimentDefinitionError: an argument is invalid (the message says which).
+        ContextMutationError: a treatment writes a reserved key.
+    """
+
+    def __init__(
+        self,
+        datasource: DataSource,
+        pipeline: Pipeline | Sequence[Any],
+        treatments: Iterable[Treatment] = (),
+        hypothesis: Hypothesis | None = None,
+        hypotheses: Iterable[Hypothesis] = (),
+        replicates: int = 1,
+        seed: int | None = None,
+        name: str | None = None,
+        correction: str | None = "holm",
+    ) -> None:
+        if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
+            raise ExperimentDefinitionError(f"replicates must be a whole number >= 1, got {replicates!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+            raise ExperimentDefinitionError(f"seed must be a non-negative int or None, got {seed!r}")
+        if correction not in CORRECTIONS:
+            raise ExperimentDefinitionError(
+                f"correction={correction!r} is not valid; use one of {', '.join(map(repr, CORRECTIONS))}"
+            )
+        self.datasource = _datasource_iv(datasource)
+        self.pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
+        self.treatments = _treatments_iv(treatments)
+        self.hypotheses = _hypotheses_iv(hypothesis, hypotheses)
+        self.replicates = replicates
+        self.seed_given = seed is not None
+        self.seed: int = seed if seed is not None else secrets.randbits(32)
+        self.name = name or "experiment"
+        self.correction = correction
+
+    # -- the plan -------------------------------------------------------------
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """``"baseline"`` then every treatment's name."""
+        return (BASELINE, *(t.name for t in self.treatments))
+
+    def plan(self) -> list[RunSpec]:
+        """Every run of this experiment, as data."""
+        return plan_runs(self.seed, self.conditions, self.replicates)
+
+    def definition(self) -> dict[str, Any]:
+        """What is compared, as JSON-ready data (no environment, no replicate count)."""
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "datasource": {"name": self.datasource.name, "params": dict(self.datasource.params),
+                           "code": self.datasource.code_fingerprint},
+            "steps": [{"name": s.name, "params": dict(s.params), "step_hash": s.step_hash,
+                       "code": s.code_fingerprint, "cacheable": s.is_cacheable} for s in self.pipeline.steps],
+            "treatments": [t.describe() for t in self.treatments],
+            "hypotheses": [h.describe() for h in self.hypotheses],
+            "correction": self.correction,
+        }
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the runs' numbers: data source, steps,
+        treatments and seed (not the replicate count, so an experiment can grow)."""
+        d = self.definition()
+        return hash_value([d["seed"], d["datasource"], d["steps"], d["treatments"]])
+
+    def provenance(self) -> dict[str, Any]:
+        """Definition, fingerprint, seeds, environment and git state."""
+        return {
+            "fingerprint": self.fingerprint(),
+            "master_seed": self.seed,
+            "seed_given": self.seed_given,
+            "replicates": self.replicates,
+            "seeds": {str(r): replicate_seed(self.seed, r) for r in range(self.replicates)},
+            "definition": self.definition(),
+            "pipeline_signature": self.pipeline.signature(),
+            "environment": environment(),
+            "git": git_state(),
+        }
+
+    # -- running ------------------------------------------------------------
+    def run(
+        self,
+        *,
+        backend: Any = "serial",
+        workers: int | None = None,
+        store: Any = None,
+        resume: bool = False,
+        progress: bool | None = None,
+        fail_fast: bool = False,
+        timeout: float | None = None,
+        callbacks: Sequence[Any] = (),
+    ) -> Result:
+        """Execute every planned run and verify the hypotheses.
+
+        Args:
+            backend: ``"serial"``, ``"threads"``, ``"processes"``, ``"dask"``,
+                ``"ray"``, an executor, a Dask client, or a backend object.
+            workers: parallel workers for the backend.
+            store: where runs are recorded (``None``: the default store,
+                a path, or ``False`` for none).
+            resume: continue the latest run of this exact experiment.
+            progress: show a progress bar (default: on a terminal only).
+            fail_fast: stop at the first failed run and raise ``RunFailedError``.
+            timeout: seconds a single run may take (backends that support it).
+            callbacks: listeners with ``on_experiment_start``, ``on_run_complete``
+                and ``on_experiment_end`` methods.
+
+        Returns:
+            The :class:`Result`; interrupted runs return a partial result.
+        """
+        from crystallize.execution import drive, make_progress, resolve_backend  # noqa: PLC0415
+        from crystallize.store import resolve_store  # noqa: PLC0415
+
+        runner = resolve_backend(backend, workers)
+        run_store = resolve_store(store)
+        planned = self.plan()
+        provenance = self.provenance()
+        provenance["backend"] = getattr(runner, "name", type(runner).__name__)
+        run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned, resume=resume)
+        finished = {(r.condition, r.replicate) for r in done if r.ok}
+        todo = [s for s in planned if (s.condition, s.replicate) not in finished]
+        done = [r for r in done if r.ok]
+        listeners = Listeners([run_store, _Guard(self, fail_fast), make_progress(progress), *callbacks])
+        listeners.on_experiment_start(self, planned, todo)
+        task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
+                       cache=run_store.cache, artifacts=run_store.artifacts(run_id))
+        log.info("experiment %r: %d runs planned, %d to execute on %s", self.name, len(planned), len(todo),
+                 provenance["backend"])
+        try:
+            records, interrupted = drive(runner, task, todo, listeners, timeout=timeout)
+        except CrystallizeError as exc:
+            partial = self._result(done + list(getattr(exc, "records", [])), provenance, run_id, True, False)
+            run_store.finish(partial, status="failed")
+            run_store.close()
+            exc.result = partial  # type: ignore[attr-defined]
+            raise
+        result = self._result(done + records, provenance, run_id, interrupted, True)
+        run_store.finish(result, status="interrupted" if interrupted else "completed")
+        run_store.close()
+        listeners.on_experiment_end(result)
+        return result
+
+    def _result(
+        self, records: list[RunRecord], provenance: Mapping[str, Any], run_id: str | None,
+        interrupted: bool, analyse: bool,
+    ) -> Result:
+        order = {c: i for i, c in enumerate(self.conditions)}
+        ordered = tuple(sorted(records, key=lambda r: (r.replicate, order.get(r.condition, len(order)))))
+        result = Result(self.name, self.conditions, ordered, (), dict(provenance), run_id, interrupted)
+        if not analyse:
+            return result
+        try:
+            verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
+                                        self.correction)
+        except CrystallizeError as exc:
+            exc.result = result  # type: ignore[attr-defined]
+            raise
+        return Result(self.name, self.conditions, ordered, tuple(verdicts), dict(provenance), run_id, interrupted)
+
+    def __repr__(self) -> str:
+        return (f"Experiment(name={self.name!r}, conditions={list(self.conditions)!r}, "
+                f"replicates={self.replicates}, seed={self.seed}, hypotheses={[h.name for h in self.hypotheses]})")
+
+
+class _Guard:
+    """Stops the run early: at the first failure (``fail_fast``), or when the first
+    successful run lacks a metric a hypothesis needs."""
+
+    def __init__(self, experiment: Experiment, fail_fast: bool) -> None:
+        self.metrics = {h.metric: h for h in experiment.hypotheses}
+        self.fail_fast = fail_fast
+        self.checked = not self.metrics
+
+    def on_run_complete(self, record: RunRecord) -> None:
+        from crystallize.execution import StopRun  # noqa: PLC0415
+
+        if self.fail_fast and record.error is not None:
+            raise StopRun(RunFailedError(record.error))
+        if record.ok and not self.checked:
+            self.checked = True
+            for metric in self.metrics:
+                if metric not in record.metrics:
+                    raise StopRun(MissingMetricError(metric, record.metrics, condition=record.condition))

@@ -1,0 +1,117 @@
+"""Run records: the value each run leaves behind, success or failure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["RunError", "RunRecord", "RunStatus"]
+
+RunStatus = Literal["ok", "failed", "timeout"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    """Why a run failed: exception type, message, traceback and failing step."""
+
+    condition: str
+    replicate: int
+    type: str
+    message: str
+    traceback: str
+    step: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {"condition": self.condition, "replicate": self.replicate, "type": self.type,
+                "message": self.message, "traceback": self.traceback, "step": self.step}
+
+    def __str__(self) -> str:
+        where = f" in step {self.step!r}" if self.step else ""
+        return f"{self.condition}/{self.replicate}{where}: {self.type}: {self.message}"
+
+
+def _jsonable(value: Any) -> Any:
+    """Metric and parameter values as JSON-friendly Python objects."""
+    if isinstance(value, (str, bool, int)) or value is None:
+        return value
+    if isinstance(value, float):
+        return value
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", 1) == 0:
+        return item()
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return repr(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """Everything one run produced. Values only: picklable, JSON-ready via ``as_dict``."""
+
+    condition: str
+    replicate: int
+    seed: int
+    status: RunStatus
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    error: RunError | None = None
+    duration: float = 0.0
+    started: float = 0.0
+    host: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    steps: tuple[Any, ...] = ()  # StepRecord per step
+    artifacts: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run finished and returned metrics."""
+        return self.status == "ok"
+
+    @property
+    def key(self) -> str:
+        """``"<condition>/<replicate>"``."""
+        return f"{self.condition}/{self.replicate}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (metric values converted to plain Python)."""
+        return {
+            "condition": self.condition, "replicate": self.replicate, "seed": self.seed,
+            "status": self.status, "metrics": {k: _jsonable(v) for k, v in self.metrics.items()},
+            "error": self.error.as_dict() if self.error else None, "duration": self.duration,
+            "started": self.started, "host": self.host,
+            "params": {k: _jsonable(v) for k, v in self.params.items()},
+            "steps": [s.as_dict() if hasattr(s, "as_dict") else s for s in self.steps],
+            "artifacts": list(self.artifacts),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """Rebuild a record from :meth:`as_dict` output."""
+        error = data.get("error")
+        return cls(
+            condition=data["condition"], replicate=int(data["replicate"]), seed=int(data["seed"]),
+            status=data["status"], metrics=dict(data.get("metrics") or {}),
+            error=RunError(**error) if error else None, duration=float(data.get("duration", 0.0)),
+            started=float(data.get("started", 0.0)), host=data.get("host", ""),
+            params=dict(data.get("params") or {}), steps=tuple(data.get("steps") or ()),
+            artifacts=tuple(data.get("artifacts") or ()),
+        )
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a real number a statistical test can use (bool counts)."""
+    if isinstance(value, (bool, int, float)):
+        return True
+    return hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and value.dtype.kind in "biuf"
+
+
+def is_finite(value: Any) -> bool:
+    """Whether a numeric ``value`` is neither NaN nor infinite."""
+    return math.isfinite(float(value))

@@ -1,0 +1,196 @@
+"""What an experiment run returns: samples, verdicts, errors and provenance."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crystallize.core.analysis import by_condition, samples
+from crystallize.core.exceptions import suggest
+from crystallize.core.record import RunError, RunRecord
+from crystallize.core.verdict import Verdict
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import RenderableType
+
+__all__ = ["Result"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of an experiment run.
+
+    Attributes:
+        name: the experiment's name.
+        conditions: ``"baseline"`` then each treatment, in definition order.
+        records: one :class:`RunRecord` per run, in plan order.
+        verdicts: one :class:`Verdict` per (hypothesis, treatment).
+        provenance: fingerprint, seeds, step hashes, code, environment, git.
+        run_id: the experiment run's id in the store, if stored.
+        interrupted: ``True`` when the run was stopped before every run finished.
+    """
+
+    name: str
+    conditions: tuple[str, ...]
+    records: tuple[RunRecord, ...]
+    verdicts: tuple[Verdict, ...] = ()
+    provenance: Mapping[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    interrupted: bool = False
+
+    # -- the seed's mapping view ---------------------------------------------
+    @functools.cached_property
+    def metrics(self) -> dict[str, Any]:
+        """``{condition: {metric: [samples in replicate order]}, "hypothesis": primary verdict}``."""
+        table = by_condition(self.records)
+        out: dict[str, Any] = {c: samples(table.get(c, {})) for c in self.conditions}
+        out["hypothesis"] = self.verdicts[0].as_dict() if self.verdicts else {}
+        return out
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Every metric any run returned, in first-seen order."""
+        names: dict[str, None] = {}
+        for record in self.records:
+            names.update(dict.fromkeys(record.metrics))
+        return list(names)
+
+    # -- verdicts -----------------------------------------------------------
+    @property
+    def hypotheses(self) -> list[Verdict]:
+        """Every verdict, hypothesis-major, treatments in definition order."""
+        return list(self.verdicts)
+
+    def get_hypothesis(self, name: str, treatment: str | None = None) -> Verdict:
+        """The verdict of hypothesis ``name`` (for ``treatment``, default: the first).
+
+        Raises:
+            KeyError: no such hypothesis or treatment (with close matches).
+        """
+        matches = [v for v in self.verdicts if v.hypothesis == name]
+        if not matches:
+            names = list(dict.fromkeys(v.hypothesis for v in self.verdicts))
+            raise KeyError(f"no hypothesis named {name!r}{suggest(name, names)}; hypotheses: {names}")
+        if treatment is None:
+            return matches[0]
+        for verdict in matches:
+            if verdict.treatment == treatment:
+                return verdict
+        treatments = [v.treatment for v in matches]
+        raise KeyError(f"hypothesis {name!r} has no verdict for treatment {treatment!r}"
+                       f"{suggest(treatment, treatments)}; treatments: {treatments}")
+
+    # -- failures -------------------------------------------------------------
+    @functools.cached_property
+    def errors(self) -> dict[str, RunError]:
+        """Every failed run, keyed ``"<condition>/<replicate>"``."""
+        return {r.key: r.error for r in self.records if r.error is not None}
+
+    @property
+    def seeds(self) -> dict[int, int]:
+        """Seed of each replicate."""
+        return {r.replicate: r.seed for r in sorted(self.records, key=lambda r: r.replicate)}
+
+    # -- power ----------------------------------------------------------------
+    def power_analysis(self, effect_size: float | None = None, *, power: float = 0.8) -> list[dict[str, Any]]:
+        """How many replicates each comparison needs to detect an effect with ``power``.
+
+        Uses the observed standardised effect (Hedges' g, or d_z for paired
+        tests) unless ``effect_size`` is given.
+
+        Returns:
+            One dict per verdict: hypothesis, treatment, effect size used,
+            replicates used and replicates required.
+        """
+        from crystallize.stats import required_replicates  # noqa: PLC0415
+
+        rows = []
+        for v in self.verdicts:
+            effect = effect_size if effect_size is not None else v.effect_size
+            paired = v.n_pairs is not None
+            alternative = {"increase": "greater", "decrease": "less"}.get(str(v.direction), "two-sided")
+            if alternative == "less" and effect is not None:
+                effect = -effect
+            needed = None
+            if effect is not None and effect != 0 and v.effect_size_name in (None, "hedges_g", "cohens_dz", "d_z"):
+                needed = required_replicates(abs(effect) if alternative == "two-sided" else effect,
+                                             alpha=v.alpha, power=power, paired=paired, alternative=alternative)
+            rows.append({"hypothesis": v.hypothesis, "treatment": v.treatment, "effect_size": effect,
+                         "effect_size_name": v.effect_size_name, "power": power,
+                         "replicates_used": v.n_pairs if paired else min(v.n_baseline, v.n_treatment),
+                         "replicates_required": needed})
+        return rows
+
+    # -- exports -------------------------------------------------------------
+    def to_dataframe(self) -> pd.DataFrame:
+        """Tidy samples: one row per (condition, replicate, metric)."""
+        import pandas as pd  # noqa: PLC0415 - pandas is only needed here
+
+        rows = [
+            (r.condition, r.replicate, r.seed, name, value)
+            for r in sorted(self.records, key=lambda r: (self.conditions.index(r.condition)
+                                                         if r.condition in self.conditions else 0, r.replicate))
+            if r.ok
+            for name, value in r.metrics.items()
+        ]
+        return pd.DataFrame(rows, columns=["condition", "replicate", "seed", "metric", "value"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict that :meth:`from_dict` turns back into an equal result."""
+        return {
+            "format_version": FORMAT_VERSION, "name": self.name, "conditions": list(self.conditions),
+            "records": [r.as_dict() for r in self.records], "verdicts": [v.as_dict() for v in self.verdicts],
+            "provenance": dict(self.provenance), "run_id": self.run_id, "interrupted": self.interrupted,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Result:
+        """Rebuild a result from :meth:`to_dict` output."""
+        return cls(
+            name=data["name"], conditions=tuple(data["conditions"]),
+            records=tuple(RunRecord.from_dict(r) for r in data["records"]),
+            verdicts=tuple(Verdict.from_dict(v) for v in data["verdicts"]),
+            provenance=data.get("provenance", {}), run_id=data.get("run_id"),
+            interrupted=bool(data.get("interrupted", False)),
+        )
+
+    def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
+        """Serialise to JSON; also write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, default=repr)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> Result:
+        """Load a result from a JSON string or file written by :meth:`to_json`."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            text = Path(text_or_path).read_text()
+        return cls.from_dict(json.loads(text))
+
+    # -- display -------------------------------------------------------------
+    def __rich__(self) -> RenderableType:
+        from crystallize.core.summary import render_summary  # noqa: PLC0415
+
+        return render_summary(self)
+
+    def __str__(self) -> str:
+        from crystallize.core.summary import summary_text  # noqa: PLC0415
+
+        return summary_text(self)
+
+    def __repr__(self) -> str:
+        return (f"Result(name={self.name!r}, conditions={list(self.conditions)!r}, runs={len(self.records)}, "
+                f"failed={len(self.errors)}, verdicts={len(self.verdicts)}, run_id={self.run_id!r})")
+
+    def _replace_verdicts(self, verdicts: Sequence[Verdict]) -> Result:
+        return Result(self.name, self.conditions, self.records, tuple(verdicts), self.provenance,
+                      self.run_id, self.interrupted)

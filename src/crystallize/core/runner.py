@@ -1,0 +1,100 @@
+"""Execute one planned run and capture its outcome as a :class:`RunRecord`.
+
+A :class:`RunTask` is what crosses to workers: the experiment's data source,
+pipeline and treatments, plus the run services (cache, artifacts). Calling it
+with a :class:`RunSpec` never raises for a failing run: the failure is
+recorded in the returned record.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from crystallize.core.context import RESERVED_KEYS, ArtifactSink, FrozenContext
+from crystallize.core.datasource import DataSource
+from crystallize.core.exceptions import InvalidPipelineOutput, PipelineExecutionError
+from crystallize.core.pipeline import NULL_CACHE, Pipeline, StepCache
+from crystallize.core.plan import BASELINE, RunSpec
+from crystallize.core.record import RunError, RunRecord
+from crystallize.core.treatment import Treatment
+
+__all__ = ["RunTask", "seed_globals"]
+
+_HOST = socket.gethostname()
+
+
+def seed_globals(seed: int) -> None:
+    """Seed Python's ``random`` and NumPy's global generator with ``seed``."""
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+@dataclass
+class RunTask:
+    """Everything a worker needs to execute any run of one experiment."""
+
+    datasource: DataSource
+    pipeline: Pipeline
+    treatments: Mapping[str, Treatment]
+    cache: StepCache = NULL_CACHE
+    artifacts: Callable[[RunSpec], ArtifactSink] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def context_for(self, spec: RunSpec) -> FrozenContext:
+        """The frozen context of ``spec``: reserved keys, then the treatment's change."""
+        ctx = FrozenContext(
+            {"replicate": spec.replicate, "condition": spec.condition, "seed": spec.seed}, seed=spec.seed
+        )
+        if spec.condition != BASELINE:
+            self.treatments[spec.condition].apply(ctx)
+        if self.artifacts is not None:
+            ctx.artifacts = self.artifacts(spec)
+        return ctx
+
+    def __call__(self, spec: RunSpec) -> RunRecord:
+        started = time.time()
+        clock = time.perf_counter()
+        step: str | None = "treatment"
+        params: Mapping[str, Any] = {}
+        try:
+            ctx = self.context_for(spec)
+            params = {k: v for k, v in ctx.as_dict().items() if k not in RESERVED_KEYS}
+            seed_globals(spec.seed)
+            step = "datasource"
+            data = self.datasource.fetch(ctx)
+            step = None
+            metrics, steps = self.pipeline.execute(data, ctx, self.cache)
+        except PipelineExecutionError as exc:
+            return self._failed(spec, exc.cause, exc.step, started, clock, params)
+        except InvalidPipelineOutput as exc:
+            return self._failed(spec, exc, exc.step, started, clock, params)
+        except Exception as exc:  # noqa: BLE001 - a failing run is recorded, never raised
+            return self._failed(spec, exc, step, started, clock, params)
+        saved = getattr(ctx.artifacts, "saved", ())
+        return RunRecord(
+            spec.condition, spec.replicate, spec.seed, "ok", dict(metrics), None,
+            time.perf_counter() - clock, started, _HOST, params, tuple(steps), tuple(saved),
+        )
+
+    @staticmethod
+    def _failed(
+        spec: RunSpec, exc: BaseException, step: str | None, started: float, clock: float,
+        params: Mapping[str, Any],
+    ) -> RunRecord:
+        error = RunError(spec.condition, spec.replicate, type(exc).__name__, str(exc), _format(exc), step)
+        return RunRecord(
+            spec.condition, spec.replicate, spec.seed, "failed", {}, error,
+            time.perf_counter() - clock, started, _HOST, params,
+        )

@@ -1,0 +1,112 @@
+"""The summary a person reads at a glance: samples by condition, then verdicts."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from crystallize.core.record import is_number
+
+if TYPE_CHECKING:
+    from crystallize.core.result import Result
+
+__all__ = ["format_number", "render_summary", "summary_text"]
+
+_STYLE = {"accepted": "bold green", "not accepted": "bold red", "insufficient data": "yellow", "skipped": "dim"}
+
+
+def format_number(value: float | None, digits: int = 4) -> str:
+    """Compact number formatting: ``None`` as a dash, tiny p-values in scientific notation."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+        return f"{value:.2e}"
+    return f"{value:.{digits}g}"
+
+
+def _mean_sd(values: Sequence[Any]) -> str:
+    numbers = [float(v) for v in values if is_number(v)]
+    if not numbers:
+        return "—" if not values else f"{len(values)} values"
+    mean = sum(numbers) / len(numbers)
+    if len(numbers) < 2:
+        return f"{format_number(mean)} (n=1)"
+    sd = math.sqrt(sum((x - mean) ** 2 for x in numbers) / (len(numbers) - 1))
+    return f"{format_number(mean)} ± {format_number(sd, 3)} (n={len(numbers)})"
+
+
+def _samples_table(result: Result) -> Table:
+    metrics = result.metric_names
+    table = Table(title="Samples: mean ± sd", title_justify="left", show_lines=False)
+    table.add_column("condition", style="bold")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    table.add_column("failed", justify="right")
+    for condition in result.conditions:
+        values = result.metrics.get(condition, {})
+        failed = sum(1 for e in result.errors.values() if e.condition == condition)
+        table.add_row(condition, *(_mean_sd(values.get(m, [])) for m in metrics),
+                      Text(str(failed), style="red" if failed else "dim"))
+    return table
+
+
+def _verdict_table(result: Result) -> Table:
+    table = Table(title="Verdicts", title_justify="left")
+    for name, justify in (("hypothesis", "left"), ("treatment", "left"), ("test", "left"),
+                          ("difference", "right"), ("effect size", "right"), ("interval", "right"),
+                          ("p", "right"), ("p adj.", "right"), ("verdict", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for v in result.hypotheses:
+        rel = v.relative_difference
+        diff = format_number(v.mean_difference) + (f" ({rel:+.1%})" if rel is not None else "")
+        effect = f"{v.effect_size_name} {format_number(v.effect_size, 3)}" if v.effect_size is not None else "—"
+        ci = f"[{format_number(v.ci[0])}, {format_number(v.ci[1])}]" if v.ci else "—"
+        arrow = {"increase": "↑", "decrease": "↓", "equal": "≈", "no_worse": "≥"}.get(str(v.direction), "≠")
+        table.add_row(f"{v.hypothesis} {arrow}", v.treatment, v.test, diff, effect, ci,
+                      format_number(v.p_value), format_number(v.p_value_adjusted),
+                      Text(v.label, style=_STYLE.get(v.label, "")))
+    return table
+
+
+def render_summary(result: Result) -> RenderableType:
+    """A Rich renderable of ``result``; computes nothing that is not on it."""
+    prov = result.provenance
+    header = Text.assemble(
+        ("Experiment ", "bold"), (result.name or "unnamed", "bold cyan"),
+        f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  "
+        f"replicates {prov.get('replicates', '?')}  ·  seed {prov.get('master_seed', '?')}",
+    )
+    if result.interrupted:
+        header.append("  ·  INTERRUPTED: partial result", style="bold yellow")
+    parts: list[RenderableType] = [header, _samples_table(result)]
+    if result.hypotheses:
+        parts.append(_verdict_table(result))
+        notes = [f"{v.hypothesis} / {v.treatment}: {n}" for v in result.hypotheses for n in v.notes]
+        if notes:
+            parts.append(Text("\n".join(f"note: {n}" for n in notes[:12]), style="dim"))
+    if result.errors:
+        shown = list(result.errors.values())[:5]
+        lines = [f"  {e}" for e in shown]
+        if len(result.errors) > len(shown):
+            lines.append(f"  ... {len(result.errors) - len(shown)} more (see result.errors)")
+        parts.append(Text("Failures:\n" + "\n".join(lines), style="red"))
+    return Group(*parts)
+
+
+def summary_text(result: Result, *, color: bool | None = None, width: int | None = None) -> str:
+    """The summary as a string; colour only for a terminal without ``NO_COLOR``."""
+    if color is None:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width or 120,
+                      color_system="standard" if color else None)
+    console.print(render_summary(result))
+    return buffer.getvalue().rstrip("\n")

@@ -1,0 +1,89 @@
+"""A treatment: a named change to the run's context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from crystallize.core.context import RESERVED_KEYS, FrozenContext
+from crystallize.core.exceptions import ContextMutationError, ExperimentDefinitionError
+from crystallize.core.fingerprint import code_fingerprint, hash_value
+
+__all__ = ["RESERVED_CONDITIONS", "Treatment"]
+
+#: Names no treatment may take: they are keys of ``result.metrics``.
+RESERVED_CONDITIONS: frozenset[str] = frozenset({"baseline", "hypothesis"})
+
+
+@dataclass(frozen=True, slots=True)
+class Treatment:
+    """A named change to the context, applied before every run of its condition.
+
+    Args:
+        name: the condition's name in results.
+        apply_fn: ``fn(ctx)`` that adds keys to the context, or a mapping of
+            keys to values.
+
+    Examples:
+        >>> Treatment("high_lr", {"learning_rate": 0.01})
+        Treatment(name='high_lr', values={'learning_rate': 0.01})
+        >>> Treatment("high_lr", lambda ctx: ctx.__setitem__("learning_rate", 0.01)).name
+        'high_lr'
+    """
+
+    name: str
+    apply_fn: Callable[[FrozenContext], Any] | Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ExperimentDefinitionError(f"a treatment needs a non-empty string name, got {self.name!r}")
+        if isinstance(self.apply_fn, Mapping):
+            object.__setattr__(self, "apply_fn", MappingProxyType(dict(self.apply_fn)))
+        elif not callable(self.apply_fn):
+            raise ExperimentDefinitionError(
+                f"treatment {self.name!r}: apply_fn must be a function of ctx or a mapping, "
+                f"got {type(self.apply_fn).__name__}"
+            )
+
+    @property
+    def values(self) -> Mapping[str, Any] | None:
+        """The mapping this treatment sets, or ``None`` for a function."""
+        return self.apply_fn if isinstance(self.apply_fn, Mapping) else None
+
+    def apply(self, ctx: FrozenContext) -> None:
+        """Apply the change to ``ctx`` (reserved keys refused), then freeze it.
+
+        Raises:
+            ContextMutationError: the treatment wrote a reserved key.
+        """
+        ctx.open_for(self.name)
+        try:
+            if isinstance(self.apply_fn, Mapping):
+                for key, value in self.apply_fn.items():
+                    if key in RESERVED_KEYS:
+                        raise ContextMutationError(key, treatment=self.name, reason="this key is reserved")
+                    ctx[key] = value
+            else:
+                self.apply_fn(ctx)
+        finally:
+            ctx.freeze()
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of what the treatment changes (its values, or its function's code)."""
+        if isinstance(self.apply_fn, Mapping):
+            return hash_value(["values", dict(self.apply_fn)])
+        return hash_value(["code", code_fingerprint(self.apply_fn)])
+
+    def describe(self) -> Any:
+        """The treatment as JSON-ready data for provenance."""
+        if isinstance(self.apply_fn, Mapping):
+            return {"name": self.name, "values": dict(self.apply_fn)}
+        return {"name": self.name, "code": code_fingerprint(self.apply_fn)}
+
+    def __repr__(self) -> str:
+        if isinstance(self.apply_fn, Mapping):
+            return f"Treatment(name={self.name!r}, values={dict(self.apply_fn)!r})"
+        return f"Treatment(name={self.name!r}, apply_fn={getattr(self.apply_fn, '__qualname__', self.apply_fn)})"
