@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from crystallize.core.analysis import CORRECTIONS, compute_verdicts
@@ -138,6 +139,13 @@ class Experiment:
         self.seed: int = seed if seed is not None else secrets.randbits(32)
         self.name = name or "experiment"
         self.correction = correction
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Experiment:
+        """Build an experiment from a YAML file (see ``crystallize.cli.config``)."""
+        from crystallize.cli.config import load_experiment  # noqa: PLC0415 - YAML support is optional
+
+        return load_experiment(path)
 
     # -- the plan -------------------------------------------------------------
     @property

@@ -128,6 +128,13 @@ class Result:
                          "replicates_required": needed})
         return rows
 
+    @classmethod
+    def load(cls, run_id: str, store: str | Path = ".crystallize") -> Result:
+        """Load a stored experiment run (``run_id`` may be a unique prefix) without running anything."""
+        from crystallize.store import open as open_store  # noqa: PLC0415
+
+        return open_store(store).load_result(run_id)
+
     # -- exports -------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
         """Tidy samples: one row per (condition, replicate, metric)."""
