@@ -156,7 +156,7 @@ def permutation_test(
     Examples:
         >>> r = permutation_test([1.0, 2.0, 3.0, 4.0], [3.0, 5.0, 6.0, 7.0])
         >>> r.statistic, r.p_value
-        (2.75, 0.05714285714285714)
+        (2.75, 0.08571428571428572)
         >>> permutation_test([1.0, 2.0, 3.0], [2.0, 3.5, 4.0], paired=True).p_value
         0.25
     """
