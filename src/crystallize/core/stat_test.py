@@ -2,22 +2,39 @@
 
 A test compares the baseline's samples of one metric with a treatment's.
 Subclass :class:`StatisticalTest` for your own; ``run`` must return a mapping
-with at least ``p_value`` and ``significant``.
+with at least ``p_value`` and ``significant``. The built-in tests delegate the
+numbers to :mod:`crystallize.stats`; ``TESTS_BY_NAME`` and :func:`get_test`
+look them up by the short names used in experiment files.
 """
 
 from __future__ import annotations
 
+import difflib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from scipy import stats as _sp
+
+from crystallize import stats as _stats
+from crystallize.stats import TestResult
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
 
-__all__ = ["ALTERNATIVES", "Alternative", "StatisticalTest", "WelchTTest"]
+__all__ = [
+    "ALTERNATIVES",
+    "TESTS_BY_NAME",
+    "Alternative",
+    "MannWhitneyU",
+    "PairedTTest",
+    "PermutationTest",
+    "StatisticalTest",
+    "StudentTTest",
+    "WelchTTest",
+    "WilcoxonSignedRank",
+    "get_test",
+]
 
 
 class StatisticalTest(ABC):
@@ -60,25 +77,193 @@ class StatisticalTest(ABC):
         return f"{type(self).__name__}(alternative={self.alternative!r})"
 
 
-class WelchTTest(StatisticalTest):
-    """Welch's unequal-variance t-test on independent samples (two-sided by default)."""
+def _check_alpha(alpha: object) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
+        raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}")
+    return float(alpha)
 
-    name = "welch_t"
+
+class _StatsTest(StatisticalTest):
+    """A built-in test: ``compute`` gives the typed result, ``run`` its mapping."""
+
+    @abstractmethod
+    def compute(
+        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
+    ) -> TestResult:
+        """Return the full :class:`~crystallize.stats.TestResult`.
+
+        Raises:
+            ValueError: for fewer than ``min_samples`` on a side or non-finite values.
+        """
 
     def run(
         self, baseline: Sequence[float], treatment: Sequence[float], *, alpha: float = 0.05
     ) -> Mapping[str, Any]:
-        b = np.asarray(baseline, dtype=float)
-        t = np.asarray(treatment, dtype=float)
-        res = _sp.ttest_ind(t, b, equal_var=False, alternative=self.alternative)
-        p = float(res.pvalue)
-        if np.isnan(p):  # zero variance on both sides
-            p = 1.0 if np.mean(t) == np.mean(b) else 0.0
+        """Compare ``treatment`` against ``baseline`` at level ``alpha``.
+
+        Returns:
+            ``result.as_dict()`` plus ``significant`` (``p_value < alpha``) and
+            ``alpha``, with ``test`` set to :attr:`test_name` and ``ci`` the
+            two-sided ``1 - alpha`` interval as ``(low, high)``.
+        """
+        a = _check_alpha(alpha)
+        result = self.compute(baseline, treatment, confidence_level=1.0 - a)
         return {
+            **result.as_dict(),
             "test": self.test_name,
-            "statistic": float(res.statistic),
-            "p_value": p,
-            "significant": p < alpha,
-            "n_baseline": int(b.size),
-            "n_treatment": int(t.size),
+            "significant": result.p_value < a,
+            "alpha": a,
+            "ci": result.ci.as_tuple(),
         }
+
+
+class WelchTTest(_StatsTest):
+    """Welch's unequal-variance t-test on independent samples (two-sided by default)."""
+
+    name = "welch_t"
+
+    def compute(
+        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
+    ) -> TestResult:
+        return _stats.welch_ttest(
+            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
+        )
+
+
+class StudentTTest(_StatsTest):
+    """Student's pooled-variance t-test on independent samples."""
+
+    name = "student_t"
+
+    def compute(
+        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
+    ) -> TestResult:
+        return _stats.student_ttest(
+            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
+        )
+
+
+class PairedTTest(_StatsTest):
+    """Paired t-test on replicate-aligned samples (common random numbers)."""
+
+    name = "paired_t"
+    paired = True
+
+    def compute(
+        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
+    ) -> TestResult:
+        return _stats.paired_ttest(
+            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
+        )
+
+
+class MannWhitneyU(_StatsTest):
+    """Mann-Whitney U rank test on independent samples."""
+
+    name = "mann_whitney_u"
+
+    def compute(
+        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
+    ) -> TestResult:
+        return _stats.mann_whitney_u(
+            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
+        )
+
+
+class WilcoxonSignedRank(_StatsTest):
+    """Wilcoxon signed-rank test on replicate-aligned samples."""
+
+    name = "wilcoxon_signed_rank"
+    paired = True
+
+    def compute(
+        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
+    ) -> TestResult:
+        return _stats.wilcoxon_signed_rank(
+            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
+        )
+
+
+class PermutationTest(_StatsTest):
+    """Permutation test of the mean difference; sign-flip when ``paired``.
+
+    Args:
+        paired: flip signs of replicate-aligned differences instead of re-splitting.
+        n_resamples: random arrangements when exact enumeration is too large.
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+        seed: non-negative int; every ``run`` starts from it, so the same data
+            always give the same p-value.
+    """
+
+    name = "permutation"
+
+    def __init__(
+        self,
+        paired: bool = False,
+        n_resamples: int = 10_000,
+        alternative: Alternative = "two-sided",
+        seed: int = 0,
+    ) -> None:
+        super().__init__(alternative)
+        if not isinstance(paired, (bool, np.bool_)):
+            raise ValueError(f"paired={paired!r} is not one of (True, False)")
+        if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
+            raise ValueError(f"n_resamples={n_resamples!r} must be an integer >= 1")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed={seed!r} must be a non-negative integer")
+        self.paired = bool(paired)  # type: ignore[misc]  # per instance, shadows the class default
+        self.n_resamples = int(n_resamples)
+        self.seed = int(seed)
+        self._seed_sequence = np.random.SeedSequence(self.seed)
+
+    def compute(
+        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
+    ) -> TestResult:
+        return _stats.permutation_test(
+            baseline,
+            treatment,
+            paired=self.paired,
+            n_resamples=self.n_resamples,
+            alternative=self.alternative,
+            confidence_level=confidence_level,
+            rng=np.random.default_rng(self._seed_sequence),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"PermutationTest(paired={self.paired!r}, n_resamples={self.n_resamples!r}, "
+            f"alternative={self.alternative!r}, seed={self.seed!r})"
+        )
+
+
+#: Short names used in experiment files.
+TESTS_BY_NAME: dict[str, type[StatisticalTest]] = {
+    "welch": WelchTTest,
+    "student": StudentTTest,
+    "paired_t": PairedTTest,
+    "mann_whitney": MannWhitneyU,
+    "wilcoxon": WilcoxonSignedRank,
+    "permutation": PermutationTest,
+}
+
+
+def get_test(name: str, **options: Any) -> StatisticalTest:
+    """Build a test from its short name, e.g. ``get_test("welch", alternative="greater")``.
+
+    Args:
+        name: a key of :data:`TESTS_BY_NAME` (case-insensitive; ``-`` reads as ``_``).
+        **options: keyword arguments of the test's constructor.
+
+    Raises:
+        ValueError: for an unknown name (with a close match, if any) or bad options.
+    """
+    key = str(name).strip().lower().replace("-", "_")
+    cls = TESTS_BY_NAME.get(key)
+    if cls is None:
+        close = difflib.get_close_matches(key, TESTS_BY_NAME, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown statistical test {name!r}{hint} (known: {', '.join(TESTS_BY_NAME)})")
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise ValueError(f"invalid options for test {name!r}: {exc}") from exc
