@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crystallize.core.fingerprint import code_fingerprint, hash_value, params_of
-from crystallize.core.injection import KeywordParams
+from crystallize.core.injection import KeywordParams, _expose_for_pickle
 
 __all__ = ["DataSource", "FunctionDataSource", "data_source"]
 
@@ -86,6 +86,7 @@ class DataSourceFactory:
     def __init__(self, fn: Callable[..., Any]) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
+        _expose_for_pickle(fn)
 
     def __call__(self, **bound: Any) -> FunctionDataSource:
         return FunctionDataSource(self.fn, bound)

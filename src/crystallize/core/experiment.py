@@ -266,8 +266,8 @@ class Experiment:
         try:
             verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
                                         self.correction)
-        except CrystallizeError as exc:
-            exc.result = result  # type: ignore[attr-defined]
+        except Exception as exc:
+            exc.result = result  # type: ignore[attr-defined]  # the samples survive a failed analysis
             raise
         return Result(self.name, self.conditions, ordered, tuple(verdicts), dict(provenance), run_id, interrupted)
 

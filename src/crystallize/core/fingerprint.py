@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -62,4 +63,8 @@ def code_fingerprint(obj: Any) -> str:
 def params_of(obj: Any) -> Mapping[str, Any]:
     """Public, non-callable attributes of an instance: a default for ``params``."""
     attrs = getattr(obj, "__dict__", {})
-    return {k: v for k, v in attrs.items() if not k.startswith("_")}
+    cls = type(obj)
+    return {
+        k: v for k, v in attrs.items()
+        if not k.startswith("_") and not isinstance(getattr(cls, k, None), functools.cached_property)
+    }

@@ -11,6 +11,17 @@ from crystallize.core.exceptions import ExperimentDefinitionError, suggest
 __all__ = ["KeywordParams"]
 
 
+def _expose_for_pickle(fn: Callable[..., Any]) -> None:
+    """Let pickle find a decorated function by reference.
+
+    The decorator replaces ``module.name`` with a factory holding the function
+    as ``.fn``; pointing the function's qualified name there keeps it
+    importable, so steps defined in a module pickle by reference.
+    """
+    if "<locals>" not in fn.__qualname__ and "." not in fn.__qualname__:
+        fn.__qualname__ = f"{fn.__qualname__}.fn"
+
+
 class KeywordParams:
     """The keyword-only parameters of ``fn`` and their bound defaults.
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, overload
 
 from crystallize.core.fingerprint import code_fingerprint, hash_value, params_of
-from crystallize.core.injection import KeywordParams
+from crystallize.core.injection import KeywordParams, _expose_for_pickle
 
 __all__ = ["FunctionStep", "PipelineStep", "StepFactory", "pipeline_step"]
 
@@ -111,6 +111,7 @@ class StepFactory:
     def __init__(self, fn: Callable[..., Any], cacheable: bool) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
+        _expose_for_pickle(fn)
         self.cacheable = cacheable
 
     def __call__(self, **bound: Any) -> FunctionStep:
