@@ -80,9 +80,14 @@ def hedges_correction(df: float) -> float:
     return math.exp(special.gammaln(df / 2) - special.gammaln((df - 1) / 2) - 0.5 * math.log(df / 2))
 
 
+def sample_var(x: FloatArray) -> float:
+    """Unbiased variance, exactly 0 for constant data (``np.var`` may round above 0)."""
+    return 0.0 if np.ptp(x) == 0.0 else float(np.var(x, ddof=1))
+
+
 def pooled_sd(b: FloatArray, t: FloatArray) -> float:
     nb, nt = b.size, t.size
-    ss = (nb - 1) * np.var(b, ddof=1) + (nt - 1) * np.var(t, ddof=1)
+    ss = (nb - 1) * sample_var(b) + (nt - 1) * sample_var(t)
     return math.sqrt(float(ss) / (nb + nt - 2))
 
 
@@ -118,7 +123,7 @@ def cohens_dz(baseline: ArrayLike, treatment: ArrayLike) -> float:
     """
     b, t = check_two_samples(baseline, treatment, paired=True)
     d = t - b
-    return ratio(float(np.mean(d)), float(np.std(d, ddof=1)))
+    return ratio(float(np.mean(d)), math.sqrt(sample_var(d)))
 
 
 def rank_biserial_independent(b: FloatArray, t: FloatArray) -> float:

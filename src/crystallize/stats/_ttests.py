@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from crystallize.stats._effect_size import cohens_dz, hedges_g
+from crystallize.stats._effect_size import cohens_dz, hedges_g, sample_var
 from crystallize.stats._result import ConfidenceInterval, TestResult
 from crystallize.stats._validation import (
     Alternative,
@@ -31,9 +31,9 @@ def difference_se_df(b: FloatArray, t: FloatArray, kind: TKind) -> tuple[float, 
     if kind == "paired":
         d = t - b
         n = d.size
-        return float(np.mean(d)), float(np.std(d, ddof=1)) / math.sqrt(n), float(n - 1)
+        return float(np.mean(d)), math.sqrt(sample_var(d) / n), float(n - 1)
     nb, nt = b.size, t.size
-    vb, vt = float(np.var(b, ddof=1)), float(np.var(t, ddof=1))
+    vb, vt = sample_var(b), sample_var(t)
     diff = float(np.mean(t) - np.mean(b))
     if kind == "student":
         df = float(nb + nt - 2)
@@ -93,12 +93,8 @@ def _ttest(
         outcome = "p-value set to 1" if diff == 0.0 else f"p-value set to {p:g}"
         degenerate(f"{what} (zero variance); {outcome}", notes)
         se = 0.0
-    elif paired:
-        res = stats.ttest_rel(t, b, alternative=alternative)
-        stat, p = float(res.statistic), float(res.pvalue)
-    else:
-        res = stats.ttest_ind(t, b, equal_var=kind == "student", alternative=alternative)
-        stat, p = float(res.statistic), float(res.pvalue)
+    else:  # the formulas of scipy.stats.ttest_ind / ttest_rel, without their NaN paths
+        stat, p = shifted_t(diff, se, df, alternative)
     effect = cohens_dz(b, t) if paired else hedges_g(b, t)
     return TestResult(
         test={"welch": "welch_t", "student": "student_t", "paired": "paired_t"}[kind],
