@@ -25,7 +25,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from crystallize import Experiment, Hypothesis, Pipeline, Treatment, data_source, pipeline_step
-from crystallize.core.stat_test import WelchTTest as PairedTTest
+from crystallize.core.stat_test import PairedTTest
 
 
 @data_source

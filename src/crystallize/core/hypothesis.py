@@ -184,6 +184,9 @@ class Hypothesis:
         p_value = _clean_p(outcome.get("p_value"), notes)
         diff = float(t.mean() - b.mean())
         matches = {"increase": diff > 0, "decrease": diff < 0}.get(str(self.direction), True)
+        if not matches:
+            notes.append(f"the observed difference ({diff:+.4g}) goes against the hypothesised "
+                         f"direction ({self.direction})")
         margin = None
         if self.direction in _NEEDS_MARGIN:
             margin, p_value = self._margin_test(b, t, notes)

@@ -59,21 +59,25 @@ def _samples_table(result: Result) -> Table:
 
 
 def _verdict_table(result: Result) -> Table:
-    table = Table(title="Verdicts", title_justify="left")
-    for name, justify in (("hypothesis", "left"), ("treatment", "left"), ("test", "left"),
-                          ("difference", "right"), ("effect size", "right"), ("interval", "right"),
-                          ("p", "right"), ("p adj.", "right"), ("verdict", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table = Table(title="Verdicts (difference = treatment − baseline)", title_justify="left")
+    for name, justify in (("hypothesis", "left"), ("treatment", "left"), ("difference", "right"),
+                          ("interval", "right"), ("effect", "right"), ("p", "right"), ("p adj.", "right"),
+                          ("verdict", "left")):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for v in result.hypotheses:
         rel = v.relative_difference
-        diff = format_number(v.mean_difference) + (f" ({rel:+.1%})" if rel is not None else "")
-        effect = f"{v.effect_size_name} {format_number(v.effect_size, 3)}" if v.effect_size is not None else "—"
-        ci = f"[{format_number(v.ci[0])}, {format_number(v.ci[1])}]" if v.ci else "—"
+        diff = format_number(v.mean_difference, 3) + (f" ({rel:+.1%})" if rel is not None else "")
+        effect = f"{_EFFECT_NAMES.get(str(v.effect_size_name), v.effect_size_name)} {format_number(v.effect_size, 3)}" \
+            if v.effect_size is not None else "—"
+        ci = f"[{format_number(v.ci[0], 3)}, {format_number(v.ci[1], 3)}]" if v.ci else "—"
         arrow = {"increase": "↑", "decrease": "↓", "equal": "≈", "no_worse": "≥"}.get(str(v.direction), "≠")
-        table.add_row(f"{v.hypothesis} {arrow}", v.treatment, v.test, diff, effect, ci,
-                      format_number(v.p_value), format_number(v.p_value_adjusted),
+        table.add_row(f"{v.hypothesis} {arrow}\n[dim]{v.test}[/dim]", v.treatment, diff, ci, effect,
+                      format_number(v.p_value, 3), format_number(v.p_value_adjusted, 3),
                       Text(v.label, style=_STYLE.get(v.label, "")))
     return table
+
+
+_EFFECT_NAMES = {"hedges_g": "g", "cohens_dz": "d_z", "rank_biserial": "r_rb"}
 
 
 def render_summary(result: Result) -> RenderableType:

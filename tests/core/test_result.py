@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from scipy import stats
+
+from crystallize import Hypothesis, Result, Treatment
+from crystallize.core.stat_test import PairedTTest, WelchTTest
+
+from .conftest import make_experiment
+
+
+@pytest.fixture(scope="module")
+def result() -> Result:
+    exp = make_experiment(
+        replicates=8, seed=3,
+        treatments=[Treatment("shifted", {"shift": 1.0}), Treatment("same", {"shift": 0.0})],
+        hypotheses=[Hypothesis("score", PairedTTest(), direction="increase"),
+                    Hypothesis("score", WelchTTest(), name="score_welch")],
+    )
+    return exp.run(store=False)
+
+
+def test_metrics_shape_and_primary_verdict(result):
+    assert set(result.metrics) == {"baseline", "shifted", "same", "hypothesis"}
+    assert len(result.metrics["baseline"]["score"]) == 8
+    assert result.metrics["baseline"]["label"] == ["x"] * 8
+    primary = result.metrics["hypothesis"]
+    assert primary["hypothesis"] == "score" and primary["treatment"] == "shifted"
+
+
+def test_typed_verdicts_for_every_pair(result):
+    assert [(v.hypothesis, v.treatment) for v in result.hypotheses] == [
+        ("score", "shifted"), ("score", "same"), ("score_welch", "shifted"), ("score_welch", "same")]
+    verdict = result.get_hypothesis("score", treatment="shifted")
+    base, treat = result.metrics["baseline"]["score"], result.metrics["shifted"]["score"]
+    # reference: scipy.stats.ttest_rel(treat, base)
+    assert verdict.p_value == pytest.approx(stats.ttest_rel(treat, base).pvalue, rel=1e-9)
+    assert verdict.n_pairs == 8 and verdict.accepted
+    assert result.get_hypothesis("score_welch").treatment == "shifted"
+    with pytest.raises(KeyError, match="did you mean 'score_welch'"):
+        result.get_hypothesis("score_welsh")
+    with pytest.raises(KeyError, match="no verdict for treatment 'nope'"):
+        result.get_hypothesis("score", treatment="nope")
+
+
+def test_p_values_are_adjusted_with_holm_by_default(result):
+    raw = [v.p_value for v in result.hypotheses]
+    # reference: statsmodels.stats.multitest.multipletests(raw, method="holm")[1]
+    from statsmodels.stats.multitest import multipletests
+
+    expected = multipletests(raw, method="holm")[1]
+    assert [v.p_value_adjusted for v in result.hypotheses] == pytest.approx(list(expected), rel=1e-12)
+    assert all(v.correction == "holm" for v in result.hypotheses)
+    assert all(v.significant == (v.p_value_adjusted < v.alpha) for v in result.hypotheses)
+
+
+def test_tidy_dataframe(result):
+    df = result.to_dataframe()
+    assert list(df.columns) == ["condition", "replicate", "seed", "metric", "value"]
+    assert len(df) == 3 * 8 * 2
+    base = df[(df.condition == "baseline") & (df.metric == "score")]
+    assert list(base.value) == result.metrics["baseline"]["score"]
+    assert list(base.replicate) == list(range(8))
+
+
+def test_json_round_trips(result, tmp_path):
+    path = tmp_path / "result.json"
+    text = result.to_json(path)
+    again = Result.from_json(path)
+    assert again.metrics == json.loads(json.dumps(result.metrics, default=repr))
+    assert again.hypotheses == result.hypotheses
+    assert again.records == Result.from_json(text).records
+    assert again.provenance == json.loads(text)["provenance"]
+
+
+def test_summary_is_readable_text(result):
+    text = str(result)
+    assert "baseline" in text and "shifted" in text and "score" in text
+    assert "accepted" in text and "±" in text
+    assert "\x1b[" not in text  # no colour codes when not a terminal
+
+
+def test_power_analysis_against_statsmodels(result):
+    from statsmodels.stats.power import TTestPower
+
+    rows = result.power_analysis(effect_size=0.8, power=0.8)
+    paired_row = rows[0]
+    # reference: ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8, alternative="larger"))
+    import math
+
+    expected = math.ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8, alternative="larger"))
+    assert paired_row["replicates_required"] == expected
+    assert paired_row["replicates_used"] == 8
