@@ -1,0 +1,21 @@
+"""Every Python block of the README runs when pasted, in order, in one namespace."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert blocks, "the README has no python examples"
+    namespace: dict[str, object] = {}
+    for index, block in enumerate(blocks):
+        try:
+            exec(compile(block, f"README block {index}", "exec"), namespace)
+        except Exception as exc:  # pragma: no cover - the message says which block failed
+            raise AssertionError(f"README python block {index} failed: {exc!r}\n{block}") from exc
+    assert namespace["result"] is not None
