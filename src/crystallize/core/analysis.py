@@ -105,7 +105,7 @@ def adjust(verdicts: list[Verdict], correction: str | None) -> list[Verdict]:
         return verdicts
     from crystallize.stats import adjust_pvalues  # noqa: PLC0415
 
-    adjusted = adjust_pvalues([verdicts[i].p_value for i in tested], method=correction)
+    adjusted = adjust_pvalues([float(verdicts[i].p_value or 1.0) for i in tested], method=correction)  # type: ignore[arg-type]
     out = list(verdicts)
     for i, p in zip(tested, adjusted):
         out[i] = verdicts[i].adjusted(float(p), correction)

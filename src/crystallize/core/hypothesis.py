@@ -6,7 +6,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -165,17 +165,17 @@ class Hypothesis:
                 f"paired test {test.test_name!r} needs replicate-aligned samples of equal length, "
                 f"got {len(b)} baseline and {len(t)} treatment samples"
             )
-        means = {"mean_baseline": float(b.mean()) if b.size else None,
-                 "mean_treatment": float(t.mean()) if t.size else None}
+        base = replace(base, mean_baseline=float(b.mean()) if b.size else None,
+                       mean_treatment=float(t.mean()) if t.size else None)
         if min(b.size, t.size) < test.min_samples:
             note = (f"insufficient data: {test.test_name} needs at least {test.min_samples} samples per side, "
                     f"got {b.size} baseline and {t.size} {treatment_name}")
             warnings.warn(f"hypothesis {self.name!r} vs {treatment_name!r}: {note}", InsufficientDataWarning,
                           stacklevel=2)
-            return replace(base, **means, status="insufficient data", notes=(note,))
+            return replace(base, status="insufficient data", notes=(note,))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            outcome = dict(test.run(b, t, alpha=self.alpha))
+            outcome = dict(test.run(cast(Sequence[float], b), cast(Sequence[float], t), alpha=self.alpha))
         notes = list(outcome.pop("notes", ()) or ())
         notes += [str(w.message) for w in caught if issubclass(w.category, (DegenerateDataWarning, RuntimeWarning))]
         for w in caught:
@@ -193,7 +193,7 @@ class Hypothesis:
         ci = outcome.get("ci")
         significant = p_value < self.alpha
         return replace(
-            base, **means, statistic=_float_or_none(outcome.get("statistic")),
+            base, statistic=_float_or_none(outcome.get("statistic")),
             p_value=p_value, p_value_adjusted=p_value,
             significant=significant, accepted=significant and matches, direction_matches=matches,
             effect_size=_float_or_none(outcome.get("effect_size")),

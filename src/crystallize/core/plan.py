@@ -42,7 +42,7 @@ def plan_runs(master_seed: int, conditions: Sequence[str], replicates: int) -> l
 
     Every condition of a replicate shares its seed (common random numbers).
     """
-    plan = []
+    plan: list[RunSpec] = []
     for replicate in range(replicates):
         seed = replicate_seed(master_seed, replicate)
         plan.extend(RunSpec(condition, replicate, seed) for condition in conditions)

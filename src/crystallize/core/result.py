@@ -121,7 +121,8 @@ class Result:
             needed = None
             if effect is not None and effect != 0 and v.effect_size_name in (None, "hedges_g", "cohens_dz", "d_z"):
                 needed = required_replicates(abs(effect) if alternative == "two-sided" else effect,
-                                             alpha=v.alpha, power=power, paired=paired, alternative=alternative)
+                                             alpha=v.alpha, power=power, paired=paired,
+                                             alternative=alternative)  # type: ignore[arg-type]
             rows.append({"hypothesis": v.hypothesis, "treatment": v.treatment, "effect_size": effect,
                          "effect_size_name": v.effect_size_name, "power": power,
                          "replicates_used": v.n_pairs if paired else min(v.n_baseline, v.n_treatment),
@@ -133,7 +134,7 @@ class Result:
         """Load a stored experiment run (``run_id`` may be a unique prefix) without running anything."""
         from crystallize.store import open as open_store  # noqa: PLC0415
 
-        return open_store(store).load_result(run_id)
+        return open_store(store).load_result(run_id)  # type: ignore[no-any-return]
 
     # -- exports -------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
