@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 
-def mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Vectorised ``mean(x) - mean(y)``, the statistic handed to SciPy."""
-    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+def _mean_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)  # type: ignore[no-any-return]
 
 
-def median_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.median(x, axis=axis) - np.median(y, axis=axis)
+def _median_diff(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(x, axis=axis) - np.median(y, axis=axis)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def mean_diff() -> Callable[..., np.ndarray]:
+    """Vectorised ``mean(x) - mean(y)``: the statistic handed to SciPy's resampling tests."""
+    return _mean_diff
+
+
+@pytest.fixture
+def median_diff() -> Callable[..., np.ndarray]:
+    """Vectorised ``median(x) - median(y)``."""
+    return _median_diff
 
 
 ALTERNATIVES = ("two-sided", "greater", "less")
