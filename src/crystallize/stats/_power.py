@@ -22,6 +22,16 @@ def _power_iv(effect_size: object, alpha: object, alternative: object, paired: o
     return float(effect_size), float(alpha), check_alternative(alternative), check_paired(paired)
 
 
+def _upper(x: float, df: float, nc: float) -> float:
+    """P(T' > x) for noncentral t; SciPy's far tails can be NaN, so use symmetry."""
+    value = float(stats.nct.sf(x, df, nc))
+    if math.isnan(value):
+        value = float(stats.nct.cdf(-x, df, -nc))
+    if math.isnan(value):  # both forms failed: the tail is far out on one side
+        value = 0.0 if nc < x else 1.0
+    return min(max(value, 0.0), 1.0)
+
+
 def _power(d: float, n: int, alpha: float, paired: bool, alternative: Alternative) -> float:
     if paired:
         df, nc = n - 1, d * math.sqrt(n)
@@ -29,11 +39,9 @@ def _power(d: float, n: int, alpha: float, paired: bool, alternative: Alternativ
         df, nc = 2 * n - 2, d * math.sqrt(n / 2)
     if alternative == "two-sided":
         crit = float(stats.t.isf(alpha / 2, df))
-        return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+        return min(1.0, _upper(crit, df, nc) + _upper(crit, df, -nc))
     crit = float(stats.t.isf(alpha, df))
-    if alternative == "greater":
-        return float(stats.nct.sf(crit, df, nc))
-    return float(stats.nct.cdf(-crit, df, nc))
+    return _upper(crit, df, nc if alternative == "greater" else -nc)
 
 
 def ttest_power(
