@@ -237,3 +237,39 @@ def test_unseeded_experiments_draw_and_record_a_seed():
     exp = make_experiment(seed=None)
     result = exp.run(store=False)
     assert result.provenance["master_seed"] == exp.seed and result.provenance["seed_given"] is False
+
+
+def test_nan_metric_raises_naming_metric_and_condition_and_keeps_the_samples():
+    class NanOnTreatment(PipelineStep):
+        def __call__(self, data, ctx):
+            return {"score": float("nan") if ctx["condition"] == "t" else 1.0}
+
+    exp = Experiment(NoiseSource(), [NanOnTreatment()], [Treatment("t", {"a": 1})],
+                     Hypothesis("score", WelchTTest()), replicates=3, seed=0)
+    from crystallize import InvalidMetricError
+
+    with pytest.raises(InvalidMetricError, match="metric 'score' of condition 't': holds NaN") as info:
+        exp.run(store=False)
+    assert len(info.value.result.records) == 6 and info.value.result.metrics["baseline"]["score"] == [1.0] * 3
+
+
+def test_paired_tests_drop_a_replicate_that_failed_on_either_side():
+    from crystallize.core.stat_test import PairedTTest
+    from scipy import stats
+
+    class FailSome(PipelineStep):
+        def __call__(self, data, ctx):
+            if (ctx["condition"], ctx["replicate"]) in {("baseline", 1), ("t", 3)}:
+                raise RuntimeError("lost")
+            return {"score": ctx["replicate"] ** 1.5 + (0.5 + 0.1 * ctx["replicate"] if ctx["condition"] == "t" else 0)}
+
+    exp = Experiment(NoiseSource(), [FailSome()], [Treatment("t", {"a": 1})],
+                     Hypothesis("score", PairedTTest()), replicates=6, seed=0)
+    result = exp.run(store=False)
+    verdict = result.hypotheses[0]
+    assert verdict.n_pairs == 4 and verdict.failed_baseline == 1 and verdict.failed_treatment == 1
+    kept = [0, 2, 4, 5]
+    base = [r ** 1.5 for r in kept]
+    treat = [r ** 1.5 + 0.5 + 0.1 * r for r in kept]
+    # reference: scipy.stats.ttest_rel(treat, base) on the replicates that succeeded on both sides
+    assert verdict.p_value == pytest.approx(stats.ttest_rel(treat, base).pvalue, rel=1e-9)
