@@ -1,0 +1,72 @@
+"""The tidy table of samples as CSV, JSON or Parquet."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crystallize.core.exceptions import CrystallizeError, suggest
+
+if TYPE_CHECKING:
+    from crystallize.core.result import Result
+
+__all__ = ["EXPORT_FORMATS", "MissingDependencyError", "export_samples", "samples_bytes"]
+
+#: Formats :func:`export_samples` writes.
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "json", "parquet")
+
+
+class MissingDependencyError(CrystallizeError, ImportError):
+    """An optional package is needed; the message names the extra that installs it.
+
+    Attributes:
+        package: the missing package.
+        extra: the crystallize extra that brings it (``"report"``).
+    """
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{purpose} needs {package}, which is not installed; "
+                         f"install it with: pip install 'crystallize[{extra}]'")
+
+
+def samples_bytes(result: Result, fmt: str) -> bytes:
+    """``result.to_dataframe()`` encoded as ``fmt`` (``csv``, ``json`` or ``parquet``).
+
+    JSON is an array of row objects (condition, replicate, seed, metric, value).
+
+    Raises:
+        ValueError: an unknown format (with the nearest valid one).
+        MissingDependencyError: Parquet without pyarrow.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}{suggest(fmt, EXPORT_FORMATS)}; "
+                         f"use one of {', '.join(EXPORT_FORMATS)}")
+    frame = result.to_dataframe()
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode()
+    if fmt == "json":
+        return (frame.to_json(orient="records", indent=2) or "[]").encode()
+    try:
+        import pyarrow  # noqa: F401, PLC0415 - optional dependency
+    except ImportError as exc:
+        raise MissingDependencyError("pyarrow", "report", "exporting Parquet") from exc
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, engine="pyarrow", index=False)
+    return buffer.getvalue()
+
+
+def export_samples(result: Result, fmt: str, path: str | Path) -> Path:
+    """Write the tidy samples of ``result`` to ``path`` as ``fmt``; return the path.
+
+    Raises:
+        ValueError: an unknown format.
+        MissingDependencyError: Parquet without pyarrow.
+    """
+    data = samples_bytes(result, fmt)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target

@@ -1,0 +1,174 @@
+"""The report's three plots, as self-contained SVG strings.
+
+* :func:`samples_plot`: every sample of every condition (points), with a box
+  of the quartiles and the mean with its confidence interval.
+* :func:`paired_plot`: one line per replicate across the conditions (the
+  design is paired: replicate ``i`` of every condition shares a seed).
+* :func:`forest_plot`: each treatment's mean difference from the baseline
+  with its confidence interval, against a dashed zero line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from crystallize.report.numbers import Summary
+from crystallize.report.svg import (
+    Scale,
+    circle,
+    document,
+    group,
+    line,
+    nice_ticks,
+    path,
+    rect,
+    text,
+    text_width,
+    tick_label,
+)
+
+__all__ = ["ForestRow", "SampleRow", "forest_plot", "paired_plot", "samples_plot"]
+
+WIDTH = 440.0
+LABEL = 16.0  # font size of condition labels
+TICK = 14.0  # font size of tick labels
+ROW = 46.0  # height of one row in horizontal plots
+AXIS = 34.0  # room for the x axis under horizontal plots
+RIGHT = 14.0
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRow:
+    """One condition's samples (``(replicate, value)``) and their summary."""
+
+    label: str
+    points: Sequence[tuple[int, float]]
+    summary: Summary
+
+
+@dataclass(frozen=True, slots=True)
+class ForestRow:
+    """One treatment's estimate and interval; ``status`` styles it (``accepted``, ...)."""
+
+    label: str
+    estimate: float
+    low: float
+    high: float
+    status: str = "neutral"
+    detail: str = ""
+
+
+def _short(label: str, room: float, size: float) -> str:
+    limit = max(int(room / (size * 0.56)), 4)
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def _left_margin(labels: Sequence[str]) -> float:
+    widest = max((text_width(label, LABEL) for label in labels), default=0.0)
+    return min(max(widest, 40.0), WIDTH * 0.32) + 16
+
+
+def _x_axis(scale: Scale, ticks: Sequence[float], top: float, bottom: float) -> list[str]:
+    parts = [line(scale.start, bottom, scale.end, bottom, "axis")]
+    for tick in ticks:
+        x = scale(tick)
+        parts.append(line(x, top, x, bottom, "grid"))
+        parts.append(text(x, bottom + TICK + 4, tick_label(tick, ticks), "tick", "middle"))
+    return parts
+
+
+def _jitter(index: int, spread: float) -> float:
+    """Deterministic vertical spread (golden-ratio sequence), so reports are reproducible."""
+    return ((index * 0.6180339887) % 1.0 - 0.5) * spread
+
+
+def samples_plot(rows: Sequence[SampleRow], metric: str) -> str:
+    """Points per condition with a quartile box, the mean and its interval."""
+    values = [v for row in rows for _, v in row.points] + [b for row in rows for b in row.summary.ci]
+    ticks = nice_ticks(min(values), max(values))
+    left = _left_margin([r.label for r in rows])
+    height = len(rows) * ROW + 8 + AXIS
+    scale = Scale(ticks[0], ticks[-1], left, WIDTH - RIGHT)
+    parts = _x_axis(scale, ticks, 4, height - AXIS)
+    for i, row in enumerate(rows):
+        y = 8 + i * ROW + ROW / 2 - 4
+        s = row.summary
+        q1, median, q3 = s.quartiles
+        parts.append(text(left - 10, y + LABEL * 0.35, _short(row.label, left - 12, LABEL), "label", "end"))
+        parts.append(rect(scale(q1), y - 11, scale(q3) - scale(q1), 22, "box"))
+        parts.append(line(scale(median), y - 11, scale(median), y + 11, "median"))
+        parts.extend(circle(scale(v), y + _jitter(j, 18), 3.6, "point", f"{row.label}, replicate {rep}: {v:.6g}")
+                     for j, (rep, v) in enumerate(row.points))
+        parts.append(line(scale(s.ci[0]), y + 16, scale(s.ci[1]), y + 16, "ci"))
+        parts.append(circle(scale(s.mean), y + 16, 4.2, "mean",
+                            f"{row.label}: mean {s.mean:.6g}, 95% CI [{s.ci[0]:.6g}, {s.ci[1]:.6g}], n={s.n}"))
+    return document(WIDTH, height, parts, title=f"{metric}: samples by condition", cls="plot samples")
+
+
+def paired_plot(conditions: Sequence[str], series: Mapping[int, Sequence[float | None]], metric: str) -> str:
+    """One line per replicate through its value in each condition; the bold line joins the means."""
+    values = [v for vals in series.values() for v in vals if v is not None]
+    ticks = nice_ticks(min(values), max(values))
+    left = max(text_width(tick_label(t, ticks), TICK) for t in ticks) + 12
+    top, bottom, height = 10.0, 250.0, 250.0 + 2 * LABEL + 8
+    y_scale = Scale(ticks[0], ticks[-1], bottom, top)
+    column = (WIDTH - left - RIGHT) / max(len(conditions), 1)
+    xs = [left + column * (i + 0.5) for i in range(len(conditions))]
+    parts = [line(left, bottom, WIDTH - RIGHT, bottom, "axis")]
+    for tick in ticks:
+        y = y_scale(tick)
+        parts.append(line(left, y, WIDTH - RIGHT, y, "grid"))
+        parts.append(text(left - 6, y + TICK * 0.35, tick_label(tick, ticks), "tick", "end"))
+    for i, (x, name) in enumerate(zip(xs, conditions)):
+        dy = LABEL + 6 if i % 2 == 0 or column > text_width(name, LABEL) + 8 else 2 * LABEL + 6
+        parts.append(text(x, bottom + dy, _short(name, column * 2 - 8, LABEL), "label", "middle"))
+    lines = []
+    for replicate, vals in sorted(series.items()):
+        segment: list[tuple[float, float]] = []
+        for x, v in zip(xs, vals):
+            if v is None:
+                if len(segment) > 1:
+                    lines.append(path(segment, "pair", f"replicate {replicate}"))
+                segment = []
+                continue
+            segment.append((x, y_scale(v)))
+            lines.append(circle(x, y_scale(v), 2.6, "pair-point", f"replicate {replicate}: {v:.6g}"))
+        if len(segment) > 1:
+            lines.append(path(segment, "pair", f"replicate {replicate}"))
+    parts.append(group(lines))
+    means = []
+    for x, column_values in zip(xs, zip(*series.values())):
+        present = [v for v in column_values if v is not None]
+        if present:
+            means.append((x, y_scale(sum(present) / len(present))))
+    if len(means) > 1:
+        parts.append(path(means, "mean-line", "mean of each condition"))
+    parts.extend(circle(x, y, 4.2, "mean") for x, y in means)
+    return document(WIDTH, height, parts, title=f"{metric}: paired replicates across conditions",
+                    cls="plot paired")
+
+
+def forest_plot(rows: Sequence[ForestRow], metric: str) -> str:
+    """Each row's estimate and interval against a dashed zero line."""
+    bounds = [b for row in rows for b in (row.low, row.high, row.estimate)] + [0.0]
+    ticks = nice_ticks(min(bounds), max(bounds))
+    left = _left_margin([r.label for r in rows])
+    height = len(rows) * ROW + 8 + AXIS
+    scale = Scale(ticks[0], ticks[-1], left, WIDTH - RIGHT)
+    parts = _x_axis(scale, ticks, 4, height - AXIS)
+    parts.append(line(scale(0.0), 4, scale(0.0), height - AXIS, "zero"))
+    for i, row in enumerate(rows):
+        y = 8 + i * ROW + ROW / 2 + 4
+        tip = f"{row.label}: {row.estimate:.6g} [{row.low:.6g}, {row.high:.6g}]" + (
+            f" ({row.detail})" if row.detail else "")
+        parts.append(text(left - 10, y + LABEL * 0.35, _short(row.label, left - 12, LABEL), "label", "end"))
+        parts.append(line(scale(row.low), y, scale(row.high), y, f"whisker {row.status}"))
+        for end in (row.low, row.high):
+            parts.append(line(scale(end), y - 6, scale(end), y + 6, f"whisker {row.status}"))
+        parts.append(rect(scale(row.estimate) - 5, y - 5, 10, 10, f"estimate {row.status}"))
+        x = min(max(scale(row.estimate), left + 30), WIDTH - RIGHT - 30)
+        parts.append(text(x, y - 10, f"{row.estimate:.3g}", "value", "middle"))
+        parts.append(circle(scale(row.estimate), y, 9, "hit", tip))
+    return document(WIDTH, height, parts, title=f"{metric}: difference from baseline (treatment − baseline)",
+                    cls="plot forest")
