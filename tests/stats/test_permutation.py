@@ -133,3 +133,16 @@ def test_validation_messages():
         permutation_test([1.0, 2.0], [3.0, 4.0], paired="yes")
     with pytest.raises(ValueError, match=r"`rng` must be None, an int seed, a SeedSequence or a Generator"):
         permutation_test([1.0, 2.0], [3.0, 4.0], rng="seed")
+
+
+def test_tied_keys_are_redrawn(monkeypatch):
+    # force heavy ties among the random keys: every affected row falls back to a permutation
+    def tied_words(rng, rows, cols, dtype):
+        return rng.integers(0, 3, size=(rows, cols)).astype(dtype)
+
+    monkeypatch.setattr(perm, "_random_words", tied_words)
+    z = np.zeros(10)
+    z[0] = 1.0  # the null value counts how often element 0 lands in the subset
+    draws = np.concatenate(list(perm._independent_random(z, 4, 4000, 1000, np.random.default_rng(1))))
+    assert set(np.unique(draws)) <= {0.0, 1.0}
+    assert draws.mean() == pytest.approx(4 / 10, abs=0.03)  # inclusion probability k / n

@@ -36,7 +36,7 @@ def _mean_difference(b: FloatArray, t: FloatArray, axis: int = -1) -> FloatArray
 
 
 def _median_difference(b: FloatArray, t: FloatArray, axis: int = -1) -> FloatArray:
-    return np.median(t, axis=axis) - np.median(b, axis=axis)  # type: ignore[no-any-return]
+    return np.median(t, axis=axis) - np.median(b, axis=axis)
 
 
 def _relative_difference(b: FloatArray, t: FloatArray, axis: int = -1) -> FloatArray:
@@ -88,7 +88,7 @@ def _resample(
     return out
 
 
-def _leave_one_out(x: FloatArray) -> Iterator[FloatArray]:
+def _leave_one_out(x: np.ndarray) -> Iterator[np.ndarray]:
     """Yield chunks of the jackknife matrix of ``x`` (row i drops element i)."""
     n = x.size
     cols = np.arange(n - 1)
@@ -100,15 +100,9 @@ def _leave_one_out(x: FloatArray) -> Iterator[FloatArray]:
 
 def _jackknife(b: FloatArray, t: FloatArray, func: Statistic, paired: bool) -> list[FloatArray]:
     """Jackknife values per sample (one list entry, for pairs, when paired)."""
-    if paired:
-        n = b.size
-        cols = np.arange(n - 1)
-        parts = []
-        for start in range(0, n, max(1, CHUNK_ELEMENTS // max(n - 1, 1))):
-            rows = np.arange(start, min(n, start + max(1, CHUNK_ELEMENTS // max(n - 1, 1))))
-            idx = cols[None, :] + (cols[None, :] >= rows[:, None])
-            parts.append(np.asarray(func(b[idx], t[idx], axis=-1), dtype=float))
-        return [np.concatenate(parts)]
+    if paired:  # leave one pair out: index rows of the jackknife matrix of 0..n-1
+        rows = _leave_one_out(np.arange(b.size))
+        return [np.concatenate([np.asarray(func(b[idx], t[idx], axis=-1), dtype=float) for idx in rows])]
     jb = np.concatenate([np.asarray(func(rows, t[None, :], axis=-1), dtype=float) for rows in _leave_one_out(b)])
     jt = np.concatenate([np.asarray(func(b[None, :], rows, axis=-1), dtype=float) for rows in _leave_one_out(t)])
     return [jb, jt]

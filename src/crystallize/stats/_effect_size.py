@@ -139,7 +139,7 @@ def rank_biserial_paired(b: FloatArray, t: FloatArray) -> float:
         return 0.0
     ranks = stats.rankdata(np.abs(d))
     total = d.size * (d.size + 1) / 2
-    return 2.0 * float(ranks[d > 0].sum()) / total - 1.0
+    return float(2.0 * float(ranks[d > 0].sum()) / total - 1.0)
 
 
 def rank_biserial(baseline: ArrayLike, treatment: ArrayLike, *, paired: bool = False) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -24,13 +25,13 @@ from crystallize.stats._validation import (
 __all__ = ["mann_whitney_u", "wilcoxon_signed_rank"]
 
 
-def _quiet_p(compute: object, noisy: bool) -> float:
+def _quiet_p(compute: Callable[[], float], noisy: bool) -> float:
     """Call ``compute()``; silence SciPy's own warnings when we already warned."""
     with warnings.catch_warnings():
         if noisy:
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", UserWarning)
-        p = float(compute())  # type: ignore[operator]
+        p = float(compute())
     return 1.0 if math.isnan(p) else p
 
 
@@ -80,7 +81,7 @@ def mann_whitney_u(
     if constant:
         degenerate("both samples are constant (all values tied within each sample)", notes)
     res = stats.mannwhitneyu(t, b, alternative=alternative)
-    p = _quiet_p(lambda: res.pvalue, constant)
+    p = _quiet_p(lambda: float(res.pvalue), constant)
     _, ci = shift_interval(b, t, level)
     return TestResult(
         test="mann_whitney_u",
@@ -152,7 +153,7 @@ def wilcoxon_signed_rank(
     if nonzero.size == 0:
         p, r_plus = 1.0, 0.0
     else:
-        p = _quiet_p(lambda: stats.wilcoxon(t, b, alternative=alternative).pvalue, constant)
+        p = _quiet_p(lambda: float(stats.wilcoxon(t, b, alternative=alternative).pvalue), constant)
         r_plus = float(stats.rankdata(np.abs(nonzero))[nonzero > 0].sum())
     _, ci = paired_shift_interval(b, t, level)
     return TestResult(
