@@ -1,0 +1,187 @@
+"""What differs between two experiment runs, and how their metrics moved."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from crystallize.core.summary import format_number
+from crystallize.report.numbers import numeric
+
+if TYPE_CHECKING:
+    from crystallize.core.result import Result
+
+__all__ = ["Difference", "MetricMove", "VerdictChange", "differences", "metric_moves", "render_comparison",
+           "verdict_changes"]
+
+_MISSING = "—"
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One provenance entry that differs: its section, dotted key and both values."""
+
+    section: str
+    key: str
+    a: str
+    b: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricMove:
+    """The mean of one metric in one condition, in run A and run B."""
+
+    condition: str
+    metric: str
+    mean_a: float | None
+    mean_b: float | None
+
+    @property
+    def change(self) -> float | None:
+        """``mean_b - mean_a``."""
+        return None if self.mean_a is None or self.mean_b is None else self.mean_b - self.mean_a
+
+    @property
+    def relative(self) -> float | None:
+        """The change as a fraction of ``|mean_a|`` (``None`` when that is 0)."""
+        change = self.change
+        return None if change is None or not self.mean_a else change / abs(self.mean_a)
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictChange:
+    """One verdict in both runs."""
+
+    hypothesis: str
+    treatment: str
+    verdict_a: str
+    verdict_b: str
+    p_a: float | None
+    p_b: float | None
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _flatten(item, f"{prefix}[{i}]", out)
+    else:
+        out[prefix] = _MISSING if value is None else str(value)
+
+
+def _section(key: str) -> str:
+    if key.startswith(("environment.", "git.", "backend")):
+        return "environment"
+    if "seed" in key:
+        return "seeds"
+    if key.endswith((".code", ".step_hash")) or key in ("fingerprint", "pipeline_signature"):
+        return "code"
+    return "definition"
+
+
+def _named(items: Any) -> Any:
+    """Lists of named entries (steps, treatments, hypotheses) keyed by name, so reordering reads clearly."""
+    if isinstance(items, list) and all(isinstance(i, Mapping) and "name" in i for i in items):
+        return {str(i["name"]): {k: v for k, v in i.items() if k != "name"} for i in items}
+    return items
+
+
+def differences(a: Result, b: Result) -> list[Difference]:
+    """Every provenance entry (definition, code, seeds, environment) whose value differs."""
+    flat: list[dict[str, str]] = []
+    for result in (a, b):
+        prov = dict(result.provenance)
+        prov.pop("seeds", None)  # derived from the master seed
+        definition = dict(prov.get("definition") or {})
+        for key in ("treatments", "hypotheses"):
+            if key in definition:
+                definition[key] = _named(definition[key])
+        prov["definition"] = definition
+        out: dict[str, str] = {}
+        _flatten(prov, "", out)
+        out.pop("definition.seed", None)  # same as master_seed
+        flat.append(out)
+    keys = list(dict.fromkeys([*flat[0], *flat[1]]))
+    return [Difference(_section(k), k, flat[0].get(k, _MISSING), flat[1].get(k, _MISSING))
+            for k in keys if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]
+
+
+def _means(result: Result) -> dict[tuple[str, str], float]:
+    out = {}
+    for condition in result.conditions:
+        for metric, values in result.metrics.get(condition, {}).items():
+            numbers = numeric(values)
+            if numbers:
+                out[(condition, metric)] = math.fsum(numbers) / len(numbers)
+    return out
+
+
+def metric_moves(a: Result, b: Result) -> list[MetricMove]:
+    """Per condition and metric (in either run): mean in A, mean in B."""
+    means_a, means_b = _means(a), _means(b)
+    conditions = list(dict.fromkeys([*a.conditions, *b.conditions]))
+    metrics = list(dict.fromkeys([*a.metric_names, *b.metric_names]))
+    return [MetricMove(c, m, means_a.get((c, m)), means_b.get((c, m)))
+            for c in conditions for m in metrics if (c, m) in means_a or (c, m) in means_b]
+
+
+def verdict_changes(a: Result, b: Result) -> list[VerdictChange]:
+    """Every (hypothesis, treatment) of either run, with both verdicts."""
+    va = {(v.hypothesis, v.treatment): v for v in a.hypotheses}
+    vb = {(v.hypothesis, v.treatment): v for v in b.hypotheses}
+    out = []
+    for key in dict.fromkeys([*va, *vb]):
+        x, y = va.get(key), vb.get(key)
+        out.append(VerdictChange(key[0], key[1], x.label if x else _MISSING, y.label if y else _MISSING,
+                                 x.p_value_adjusted if x else None, y.p_value_adjusted if y else None))
+    return out
+
+
+def _short(value: str, limit: int = 48) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def render_comparison(a: Result, b: Result) -> RenderableType:
+    """Rich tables: what differs, how the metrics moved, how the verdicts changed."""
+    ida, idb = (a.run_id or "A")[:12], (b.run_id or "B")[:12]
+    parts: list[RenderableType] = [Text.assemble(("Comparing ", "bold"), (f"A {ida} ({a.name})", "cyan"),
+                                                 " with ", (f"B {idb} ({b.name})", "magenta"))]
+    diffs = differences(a, b)
+    if diffs:
+        table = Table(title="What differs", title_justify="left")
+        for name in ("section", "key", "A", "B"):
+            table.add_column(name)
+        for d in sorted(diffs, key=lambda d: ("definition", "code", "seeds", "environment").index(d.section)):
+            table.add_row(d.section, d.key, _short(d.a), _short(d.b))
+        parts.append(table)
+    else:
+        parts.append(Text("Definition, code fingerprints, seeds and environment are identical."))
+    moves = Table(title="How the metrics moved (means)", title_justify="left")
+    for name, justify in (("condition", "left"), ("metric", "left"), ("mean A", "right"), ("mean B", "right"),
+                          ("change", "right"), ("change %", "right")):
+        moves.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for m in metric_moves(a, b):
+        rel = f"{m.relative:+.1%}" if m.relative is not None else _MISSING
+        style = "" if not m.change else ("green" if m.change > 0 else "red")
+        moves.add_row(m.condition, m.metric, format_number(m.mean_a), format_number(m.mean_b),
+                      Text(format_number(m.change) if m.change is None else f"{m.change:+.4g}", style=style), rel)
+    parts.append(moves)
+    changes = verdict_changes(a, b)
+    if changes:
+        verdicts = Table(title="Verdicts", title_justify="left")
+        for name in ("hypothesis", "treatment", "A", "B", "p adj. A", "p adj. B"):
+            verdicts.add_column(name)
+        for v in changes:
+            flag = "" if v.verdict_a == v.verdict_b else "bold yellow"
+            verdicts.add_row(v.hypothesis, v.treatment, v.verdict_a, Text(v.verdict_b, style=flag),
+                             format_number(v.p_a), format_number(v.p_b))
+        parts.append(verdicts)
+    return Group(*parts)

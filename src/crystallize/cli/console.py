@@ -1,0 +1,89 @@
+"""Terminal output and error reporting of the ``crystallize`` command.
+
+Colour and Rich tables on a terminal; plain text without colour codes when
+the output is piped or ``NO_COLOR`` is set. Errors are one clear line on
+stderr (the traceback only with ``--debug``) and map to exit codes:
+0 success, 1 the experiment itself failed, 2 a usage or definition error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import IO
+
+from rich.console import Console
+
+from crystallize.cli.config import ConfigError
+from crystallize.cli.imports import ImportPathError
+from crystallize.core.exceptions import CrystallizeError, ExperimentDefinitionError
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError", "exit_code_for", "make_console",
+           "report_error"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+#: Errors in what the user asked for or defined: exit status 2.
+USAGE_ERRORS: tuple[type[BaseException], ...] = (ConfigError, ExperimentDefinitionError, ImportPathError)
+
+
+class CliError(CrystallizeError):
+    """An error the command reports as one line, with its exit status.
+
+    Attributes:
+        exit_code: 2 for usage or definition errors (the default), 1 for failures.
+    """
+
+    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _plain(stream: IO[str]) -> bool:
+    return "NO_COLOR" in os.environ or not (hasattr(stream, "isatty") and stream.isatty())
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console that colours only a terminal without ``NO_COLOR``; 120 columns when piped."""
+    stream = sys.stderr if stderr else sys.stdout
+    plain = _plain(stream)
+    columns = os.environ.get("COLUMNS", "")
+    width = (int(columns) if columns.isdigit() else 120) if plain else None
+    return Console(file=stream, highlight=False, no_color=plain, force_terminal=False if plain else None,
+                   color_system=None if plain else "auto", width=width, soft_wrap=False)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit status for an exception raised by a command."""
+    if isinstance(exc, CliError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, USAGE_ERRORS):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def report_error(exc: BaseException, *, debug: bool) -> int:
+    """Print ``exc`` to stderr (one line, more only for multi-problem files); return its exit status."""
+    if isinstance(exc, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    message = str(exc).strip() or type(exc).__name__
+    if not isinstance(exc, (CrystallizeError, OSError)):
+        message = f"{type(exc).__name__}: {message}"
+    lines = message.splitlines()
+    if isinstance(exc, CrystallizeError) and not isinstance(exc, ConfigError) and len(lines) > 1:
+        lines = lines[:1]  # e.g. RunFailedError appends the run's traceback
+    print(f"error: {lines[0]}", file=sys.stderr)
+    for extra in lines[1:]:
+        print(f"       {extra}", file=sys.stderr)
+    if not debug and exit_code_for(exc) == EXIT_FAILED and not isinstance(exc, CliError):
+        print("       (run with --debug for the traceback)", file=sys.stderr)
+    return exit_code_for(exc)

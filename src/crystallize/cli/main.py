@@ -1,0 +1,201 @@
+"""The ``crystallize`` command: run experiments, list, show, report, export and compare runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from crystallize.cli import stored
+from crystallize.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, make_console, report_error
+
+__all__ = ["cli", "main"]
+
+BACKENDS = ("serial", "threads", "processes", "dask", "ray")
+
+
+class _State:
+    """Options of the command group, shared with every command."""
+
+    def __init__(self) -> None:
+        self.store = Path(".crystallize")
+        self.debug = False
+
+
+pass_state = click.make_pass_decorator(_State, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--store", "store_path", type=click.Path(file_okay=False, path_type=Path), default=".crystallize",
+              show_default=True, help="The run store folder.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks and debug logging.")
+@click.version_option(package_name="crystallize", message="crystallize %(version)s")
+@pass_state
+def cli(state: _State, store_path: Path, debug: bool) -> None:
+    """Controlled, reproducible experiments: run them, then read their verdicts.
+
+    A run id may be abbreviated to any unique prefix. Exit status: 0 on
+    success, 1 when the experiment itself failed, 2 on a usage or definition
+    error.
+    """
+    state.store = store_path
+    state.debug = debug
+    if debug:
+        import logging  # noqa: PLC0415
+
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--replicates", "-n", type=click.IntRange(min=1), help="Override the number of replicates.")
+@click.option("--seed", "-s", type=click.IntRange(min=0), help="Override the master seed.")
+@click.option("--backend", "-b", type=click.Choice(BACKENDS), default="serial", show_default=True,
+              help="Where the runs execute.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), help="Parallel workers for the backend.")
+@click.option("--resume", is_flag=True, help="Continue the latest run of this exact experiment.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@pass_state
+def run(state: _State, target: str, replicates: int | None, seed: int | None, backend: str, workers: int | None,
+        resume: bool, no_progress: bool) -> None:
+    """Run TARGET and print its summary and run id.
+
+    TARGET is an experiment file (FILE.yaml) or 'module:attr' naming an
+    Experiment, or a function of no arguments returning one
+    ('path/to/file.py:attr' works too).
+    """
+    from crystallize.cli.target import load_target, with_overrides  # noqa: PLC0415
+
+    experiment = with_overrides(load_target(target), replicates=replicates, seed=seed)
+    result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
+                            progress=False if no_progress else None)
+    stored.print_summary(result)
+    if result.run_id:
+        click.echo(f"run id: {result.run_id}")
+    if result.interrupted:
+        raise click.exceptions.Exit(EXIT_INTERRUPTED)
+    if result.records and not any(r.ok for r in result.records):
+        raise CliError("every run failed; see the failures above", EXIT_FAILED)
+
+
+@cli.command(name="list")
+@click.option("--name", help="Only runs of the experiment with this name.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many.")
+@pass_state
+def list_runs(state: _State, name: str | None, limit: int) -> None:
+    """List the experiment runs in the store, newest first."""
+    with stored.opened(state.store) as store:
+        rows = list(store.experiment_runs(name))
+    stored.print_runs(rows[:limit], total=len(rows))
+
+
+@cli.command()
+@click.argument("run_id")
+@pass_state
+def show(state: _State, run_id: str) -> None:
+    """Print the summary of stored run RUN_ID."""
+    result = stored.load(state.store, run_id)
+    stored.print_summary(result)
+    click.echo(f"run id: {result.run_id}")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default="report.html",
+              show_default=True, help="Where to write the report.")
+@pass_state
+def report(state: _State, run_id: str, output: Path) -> None:
+    """Write the HTML report of run RUN_ID (one file, opens offline)."""
+    from crystallize.report.html import write_report  # noqa: PLC0415
+
+    path = write_report(stored.load(state.store, run_id), output)
+    click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file (default: stdout for csv and json, <run id>.parquet for parquet).")
+@pass_state
+def export(state: _State, run_id: str, fmt: str, output: Path | None) -> None:
+    """Export the samples of run RUN_ID as a tidy table.
+
+    Columns: condition, replicate, seed, metric, value.
+    """
+    from crystallize.report.export import samples_bytes  # noqa: PLC0415
+
+    result = stored.load(state.store, run_id)
+    data = samples_bytes(result, fmt)
+    if output is None and fmt != "parquet":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    path = output or Path(f"{(result.run_id or 'samples')[:12]}.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    click.echo(f"wrote {path} ({len(result.to_dataframe())} rows)")
+
+
+@cli.command()
+@click.argument("run_a")
+@click.argument("run_b")
+@pass_state
+def compare(state: _State, run_a: str, run_b: str) -> None:
+    """Show what differs between runs RUN_A and RUN_B and how the metrics moved."""
+    from crystallize.cli.compare import render_comparison  # noqa: PLC0415
+
+    a, b = stored.load(state.store, run_a), stored.load(state.store, run_b)
+    make_console().print(render_comparison(a, b))
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect or clear the step cache (<store>/cache/)."""
+
+
+@cache.command(name="info")
+@pass_state
+def cache_info(state: _State) -> None:
+    """Print the number of cache entries and their size."""
+    entries, size = stored.cache_usage(state.store)
+    click.echo(f"cache {state.store / 'cache'}: {entries} entries, {stored.human_bytes(size)} ({size} bytes)")
+
+
+@cache.command(name="clear")
+@pass_state
+def cache_clear(state: _State) -> None:
+    """Delete every cache entry (runs and artifacts are kept)."""
+    entries, size = stored.clear_cache(state.store)
+    click.echo(f"removed {entries} cache entries ({stored.human_bytes(size)}) from {state.store / 'cache'}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status.
+
+    Args:
+        argv: arguments (default: ``sys.argv[1:]``).
+    """
+    state = _State()
+    try:
+        outcome: Any = cli.main(args=list(argv) if argv is not None else None, prog_name="crystallize",
+                                standalone_mode=False, obj=state)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - every error becomes one line and a status
+        return report_error(exc, debug=state.debug)
+    return int(outcome) if isinstance(outcome, int) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
