@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crystallize.core.exceptions import CrystallizeError, suggest
+from crystallize.core.record import is_number
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from crystallize.core.result import Result
 
 __all__ = ["EXPORT_FORMATS", "MissingDependencyError", "export_samples", "samples_bytes"]
@@ -35,7 +39,9 @@ class MissingDependencyError(CrystallizeError, ImportError):
 def samples_bytes(result: Result, fmt: str) -> bytes:
     """``result.to_dataframe()`` encoded as ``fmt`` (``csv``, ``json`` or ``parquet``).
 
-    JSON is an array of row objects (condition, replicate, seed, metric, value).
+    JSON is an array of row objects (condition, replicate, seed, metric,
+    value). Parquet keeps ``value`` numeric; non-numeric metric values go
+    to a ``value_text`` column.
 
     Raises:
         ValueError: an unknown format (with the nearest valid one).
@@ -48,14 +54,31 @@ def samples_bytes(result: Result, fmt: str) -> bytes:
     if fmt == "csv":
         return frame.to_csv(index=False).encode()
     if fmt == "json":
-        return (frame.to_json(orient="records", indent=2) or "[]").encode()
+        return json.dumps(frame.to_dict(orient="records"), indent=1, default=_plain).encode()
     try:
         import pyarrow  # noqa: F401, PLC0415 - optional dependency
     except ImportError as exc:
         raise MissingDependencyError("pyarrow", "report", "exporting Parquet") from exc
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, engine="pyarrow", index=False)
+    _typed(frame).to_parquet(buffer, engine="pyarrow", index=False)
     return buffer.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) else repr(value)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet columns hold one type: numbers stay in ``value`` (as float); any
+    other metric value moves, as text, to a ``value_text`` column."""
+    numeric = frame["value"].map(is_number)
+    if numeric.all():
+        return frame.astype({"value": float})
+    out = frame.copy()
+    out["value_text"] = [None if n else str(v) for v, n in zip(frame["value"], numeric)]
+    out["value"] = [float(v) if n else float("nan") for v, n in zip(frame["value"], numeric)]
+    return out
 
 
 def export_samples(result: Result, fmt: str, path: str | Path) -> Path:
