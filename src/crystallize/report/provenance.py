@@ -42,7 +42,7 @@ def failures_section(result: Result) -> str:
     summary = ", ".join(f"{esc(c)}: {n}" for c, n in by_condition.items())
     return (f'<section id="failures"><h2>Failures</h2><p class="warning">{len(errors)} of '
             f"{len(result.records)} runs failed ({summary}). Failed runs are left out of the samples.</p>"
-            f"{table(['run', 'step', 'error', 'message', ''], rows, cls='failures')}{more}</section>")
+            f"{table(['run', 'step', 'error', 'message', ''], rows, cls='failures stack')}{more}</section>")
 
 
 def _code_rows(definition: Mapping[str, Any]) -> list[list[Any]]:
@@ -87,7 +87,7 @@ def provenance_section(result: Result) -> str:
     code = _code_rows(definition)
     if code:
         parts.append("<h3>Code</h3>")
-        parts.append(table(["part", "name", "params", "code fingerprint", "step hash"], code))
+        parts.append(table(["part", "name", "params", "code fingerprint", "step hash"], code, cls="stack"))
     treatments = definition.get("treatments") or []
     if treatments:
         parts.append("<h3>Treatments</h3>")
