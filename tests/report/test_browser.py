@@ -1,0 +1,70 @@
+"""The report in a real browser: headless Chromium at phone and desktop sizes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from crystallize import Result
+from crystallize.report.html import write_report
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORTS = {"phone": (390, 844), "desktop": (1280, 900)}
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_report_renders_cleanly_and_every_plot_is_visible(
+    browser, small_result: Result, tmp_path: Path, size: str  # type: ignore[no-untyped-def]
+) -> None:
+    report = write_report(small_result, tmp_path / "report.html")
+    width, height = VIEWPORTS[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+
+    assert problems == []
+    assert requests == [report.as_uri()]  # nothing fetched but the file itself
+    table = page.locator("table.verdicts")
+    assert table.is_visible()
+    assert table.locator("tbody tr").count() == 4
+    assert table.locator(".badge.accepted").first.is_visible()
+    plots = page.locator("svg.plot")
+    assert plots.count() == 6  # samples, paired and forest for each numeric metric
+    for i in range(plots.count()):
+        plot = plots.nth(i)
+        plot.scroll_into_view_if_needed()
+        assert plot.is_visible()
+        box = plot.bounding_box()
+        assert box is not None and box["width"] > 0.6 * min(width, 560) and box["height"] > 60
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5  # inside the window
+    # nothing wider than the window: tables scroll inside their own box
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.evaluate("window.scrollTo(0, 0)")
+    shot = tmp_path / f"report-{size}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()
