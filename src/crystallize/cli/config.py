@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from crystallize.cli.imports import ImportPathError, resolve_import
-from crystallize.cli.yaml_tree import Invalid, YamlNode, parse
+from crystallize.cli.yaml_tree import Invalid, YamlNode, duplicate_keys, parse
 from crystallize.core.analysis import CORRECTIONS
 from crystallize.core.context import RESERVED_KEYS
 from crystallize.core.datasource import DataSource, DataSourceFactory
@@ -173,41 +173,26 @@ class _Builder:
             out.append(Treatment(name, mapping))
         return out
 
-    def hypothesis(self, node: YamlNode) -> Hypothesis:
-        problems = _unknown_keys(node, HYPOTHESIS_KEYS, "a hypothesis")
-        if problems:
-            raise Invalid(problems[0].key, problems[0].line, problems[0].message)
+    def hypothesis(self, node: YamlNode) -> Hypothesis | None:
+        """A hypothesis; each invalid field is recorded as its own problem."""
+        before = len(self.problems)
+        self.problems.extend(_unknown_keys(node, HYPOTHESIS_KEYS, "a hypothesis"))
         entries = node.mapping()
         if "metric" not in entries:
             raise node.invalid("a hypothesis needs 'metric:' (the name of a metric the last step returns)")
-        metric = entries["metric"].scalar((str,), "a metric name")
+        fields = {"metric": lambda n: n.scalar((str,), "a metric name"), "direction": _direction,
+                  "alpha": _alpha, "margin": _margin, "name": lambda n: n.scalar((str,), "a name"),
+                  "margin_relative": lambda n: n.scalar((bool,), "true or false"),
+                  "higher_is_better": lambda n: n.scalar((bool,), "true or false"), "test": self.test}
         kwargs: dict[str, Any] = {}
-        if "direction" in entries and not entries["direction"].is_null:
-            direction = entries["direction"].scalar((str,), "a direction")
-            allowed = [d for d in DIRECTIONS if d is not None]
-            if direction not in allowed:
-                raise entries["direction"].invalid(f"direction {direction!r} is not valid{suggest(direction, allowed)};"
-                                                   f" use one of {', '.join(allowed)} (or leave it out: any change)")
-            kwargs["direction"] = direction
-        if "alpha" in entries:
-            alpha = entries["alpha"].scalar((int, float), "a number between 0 and 1")
-            if not 0 < alpha < 1:
-                raise entries["alpha"].invalid(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
-            kwargs["alpha"] = float(alpha)
-        if "margin" in entries and not entries["margin"].is_null:
-            margin = entries["margin"].scalar((int, float), "a positive number")
-            if margin <= 0:
-                raise entries["margin"].invalid(f"margin must be positive, got {margin!r}")
-            kwargs["margin"] = float(margin)
-        for flag in ("margin_relative", "higher_is_better"):
-            if flag in entries:
-                kwargs[flag] = entries[flag].scalar((bool,), "true or false")
-        if "name" in entries:
-            kwargs["name"] = entries["name"].scalar((str,), "a name")
-        if "test" in entries:
-            kwargs["statistical_test"] = self.test(entries["test"])
+        for key, parse_field in fields.items():
+            if key in entries and not entries[key].is_null:
+                kwargs[key] = self.attempt(lambda f=parse_field, n=entries[key]: f(n))
+        if len(self.problems) > before:
+            return None
+        kwargs["statistical_test"] = kwargs.pop("test", None)
         try:
-            return Hypothesis(metric, **kwargs)
+            return Hypothesis(**kwargs)
         except (CrystallizeError, ValueError) as exc:
             raise node.invalid(str(exc)) from None
 
@@ -262,6 +247,29 @@ def _instantiate(target: Any, params: dict[str, Any], kind: str, import_path: st
                             f"{decorator}, subclass {base.__name__}, or name an instance")
 
 
+def _direction(node: YamlNode) -> str:
+    direction: str = node.scalar((str,), "a direction")
+    allowed = [d for d in DIRECTIONS if d is not None]
+    if direction not in allowed:
+        raise node.invalid(f"direction {direction!r} is not valid{suggest(direction, allowed)}; "
+                           f"use one of {', '.join(allowed)} (or leave it out: any change)")
+    return direction
+
+
+def _alpha(node: YamlNode) -> float:
+    alpha = node.scalar((int, float), "a number between 0 and 1")
+    if not 0 < alpha < 1:
+        raise node.invalid(f"alpha must lie strictly between 0 and 1, got {alpha!r}")
+    return float(alpha)
+
+
+def _margin(node: YamlNode) -> float:
+    margin = node.scalar((int, float), "a positive number")
+    if margin <= 0:
+        raise node.invalid(f"margin must be positive, got {margin!r}")
+    return float(margin)
+
+
 def _whole(node: YamlNode, minimum: int) -> int:
     value: int = node.scalar((int,), f"a whole number >= {minimum}")
     if value < minimum:
@@ -312,6 +320,7 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ConfigError(path, [Problem(root.line if root else 1, "", "the file must be a mapping with at least "
                                          f"{' and '.join(REQUIRED_KEYS)} keys")])
     builder = _Builder(path)
+    builder.problems.extend(Problem(d.line, d.key, d.message) for d in duplicate_keys(root.node))
     builder.problems.extend(builder.attempt(lambda: _unknown_keys(root, TOP_KEYS, "the experiment"), []))
     top = builder.attempt(root.mapping, {})
     for key in REQUIRED_KEYS:
@@ -323,7 +332,7 @@ def load_experiment(path: str | Path) -> Experiment:
     steps = builder.attempt(lambda: builder.steps(top["steps"]), []) if "steps" in top else []
     treatments = builder.attempt(lambda: builder.treatments(top["treatments"]), []) \
         if "treatments" in top and not top["treatments"].is_null else []
-    hypotheses: list[Hypothesis] = []
+    hypotheses: list[Hypothesis | None] = []
     if "hypotheses" in top and not top["hypotheses"].is_null:
         for element in builder.attempt(top["hypotheses"].elements, []):
             hypotheses.append(builder.attempt(lambda e=element: builder.hypothesis(e)))

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Invalid", "YamlNode", "parse"]
+__all__ = ["Invalid", "YamlNode", "duplicate_keys", "parse"]
 
 _TYPE_NAMES = {yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list", yaml.ScalarNode: "a single value"}
 
@@ -72,24 +72,19 @@ class YamlNode:
         """``(key, key node, value node)`` of a mapping, in document order.
 
         Raises:
-            Invalid: the node is not a mapping, a key is not a string, or a key repeats.
+            Invalid: the node is not a mapping, or a key is not a plain name.
         """
         if not self.is_mapping:
             raise self.invalid(f"expected a mapping (key: value lines), got {self.kind}")
-        seen: dict[str, int] = {}
         for key_node, value_node in self.node.value:
             if not isinstance(key_node, yaml.ScalarNode) or not isinstance(key_node.value, str):
                 raise Invalid(self.key, key_node.start_mark.line + 1, "keys must be plain names")
             name = key_node.value
             child_key = f"{self.key}.{name}" if self.key else name
-            if name in seen:
-                raise Invalid(child_key, key_node.start_mark.line + 1,
-                              f"key {name!r} appears twice (first on line {seen[name]}); keep one")
-            seen[name] = key_node.start_mark.line + 1
             yield name, YamlNode(key_node, child_key), YamlNode(value_node, child_key)
 
     def mapping(self) -> dict[str, YamlNode]:
-        """The value nodes of a mapping by key (see :meth:`items`)."""
+        """The value nodes of a mapping by key (see :meth:`items`; a repeated key keeps its last value)."""
         return {name: value for name, _, value in self.items()}
 
     def elements(self) -> list[YamlNode]:
@@ -116,6 +111,27 @@ class YamlNode:
             shown = repr(value) if isinstance(self.node, yaml.ScalarNode) else self.kind
             raise self.invalid(f"expected {what}, got {shown}")
         return value
+
+
+def duplicate_keys(node: yaml.Node, key: str = "") -> list[Invalid]:
+    """Every key that appears twice in the same mapping, anywhere under ``node``."""
+    found: list[Invalid] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[object, int] = {}
+        for key_node, value_node in node.value:
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            child = f"{key}.{name}" if key else str(name)
+            line = key_node.start_mark.line + 1
+            if name is not None and name in seen:
+                found.append(Invalid(child, line, f"key {name!r} appears twice (first on line {seen[name]}); "
+                                                  "keep one"))
+            elif name is not None:
+                seen[name] = line
+            found.extend(duplicate_keys(value_node, child))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child_node in enumerate(node.value):
+            found.extend(duplicate_keys(child_node, f"{key}[{i}]"))
+    return found
 
 
 def parse(text: str, filename: str) -> YamlNode | None:
