@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from crystallize.execution.base import Backend
 from crystallize.execution.driver import StopRun, drive
+from crystallize.execution.errors import BackendError, MissingExtraError, SharedRandomStateError
+from crystallize.execution.executor import ExecutorBackend
+from crystallize.execution.processes import ProcessesBackend
 from crystallize.execution.progress import make_progress
 from crystallize.execution.resolve import resolve_backend
 from crystallize.execution.serial import SerialBackend
+from crystallize.execution.threads import ThreadsBackend
 
-__all__ = ["Backend", "SerialBackend", "StopRun", "drive", "make_progress", "resolve_backend"]
+__all__ = [
+    "Backend",
+    "BackendError",
+    "ExecutorBackend",
+    "MissingExtraError",
+    "ProcessesBackend",
+    "SerialBackend",
+    "SharedRandomStateError",
+    "StopRun",
+    "ThreadsBackend",
+    "drive",
+    "make_progress",
+    "resolve_backend",
+]

@@ -1,20 +1,28 @@
-"""The one protocol every backend implements, and how a ``backend=`` argument
-becomes a backend."""
+"""The one protocol every backend implements, and the records a backend makes
+itself for runs that never returned one (a dead worker, a timeout)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from crystallize.core.plan import RunSpec
-from crystallize.core.record import RunRecord
+from crystallize.core.record import RunError, RunRecord, RunStatus
 
-__all__ = ["Backend", "Emit", "RunFn"]
+__all__ = ["RUN_TIMEOUT", "WORKER_DIED", "Backend", "Emit", "RunFn", "describe", "lost_record"]
 
 #: Executes one run and never raises for a failing run (``RunTask``).
 RunFn = Callable[[RunSpec], RunRecord]
 #: Receives each finished record, in any order. It may raise to stop the backend.
 Emit = Callable[[RunRecord], None]
+
+#: ``RunError.type`` of a run whose worker died while running it.
+WORKER_DIED = "WorkerDied"
+#: ``RunError.type`` of a run stopped after ``timeout=`` seconds.
+RUN_TIMEOUT = "RunTimeout"
+
+_HOST = socket.gethostname()
 
 
 @runtime_checkable
@@ -37,3 +45,17 @@ class Backend(Protocol):
 def describe(backend: Any) -> str:
     """A short name for provenance."""
     return getattr(backend, "name", type(backend).__name__)
+
+
+def lost_record(spec: RunSpec, status: RunStatus, error_type: str, message: str, duration: float = 0.0) -> RunRecord:
+    """The record of a run that returned none: its worker died or it timed out.
+
+    Args:
+        spec: the run.
+        status: ``"failed"`` or ``"timeout"``.
+        error_type: ``WORKER_DIED``, ``RUN_TIMEOUT`` or another name.
+        message: what happened, for ``result.errors``.
+        duration: seconds the run is known to have taken.
+    """
+    error = RunError(spec.condition, spec.replicate, error_type, message, "", None)
+    return RunRecord(spec.condition, spec.replicate, spec.seed, status, {}, error, duration, host=_HOST)

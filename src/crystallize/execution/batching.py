@@ -1,0 +1,172 @@
+"""The scheduling loop every parallel backend shares.
+
+A backend supplies a small :class:`Pool` (submit a batch, poll for finished
+batches, kill a batch's worker); :func:`run_batches` does the rest, in the
+calling thread:
+
+* **Batching.** The first batches hold one run each; later batches are sized
+  from the measured run durations so that a batch lasts about
+  ``pool.target`` seconds (tiny runs do not drown in scheduling), capped so
+  that at least four batches per worker remain (long runs still balance).
+  With ``timeout=`` every batch holds one run, so a timeout stops only its run.
+* **Streaming.** Records are emitted as their batch returns, in any order.
+* **Dead workers.** When a worker dies, a batch of one run is recorded as
+  failed (``WorkerDied``); the runs of a larger batch are run again one by
+  one, so only the run that kills its worker fails. Runs that had not started
+  are simply run again. Every run is seeded, so a re-run gives the same numbers.
+* **Timeouts.** A run past ``timeout`` seconds is recorded with status
+  ``"timeout"`` and its worker is stopped (how depends on the pool).
+* **Interrupts.** ``KeyboardInterrupt`` raised by a run on a worker stops the
+  loop as it would in the calling thread.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from crystallize.core.plan import RunSpec
+from crystallize.core.record import RunRecord
+from crystallize.execution.base import RUN_TIMEOUT, WORKER_DIED, Emit, lost_record
+from crystallize.execution.worker import BatchResult
+
+__all__ = ["BatchSizer", "Lost", "Outcome", "Pool", "run_batches"]
+
+_MAX_BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Lost:
+    """A batch that returned no result because its worker went away.
+
+    Attributes:
+        started: whether any of its runs may have begun (``False``: run them again).
+        reason: what happened, for the failed records.
+    """
+
+    started: bool
+    reason: str
+
+
+Outcome = BatchResult | Lost
+
+
+class Pool(Protocol):
+    """Where batches run: the part of a backend that differs between engines."""
+
+    #: batches that run at the same time (workers, or worker threads)
+    slots: int
+    #: batches kept in flight; ``slots`` when a submitted batch must start at once
+    depth: int
+    #: seconds a batch should last so that dispatch costs little
+    target: float
+
+    def submit(self, batch: list[RunSpec]) -> Hashable:
+        """Start ``batch`` (or queue it); return a handle."""
+        ...
+
+    def poll(self, timeout: float | None) -> list[tuple[Hashable, Outcome]]:
+        """Wait up to ``timeout`` seconds (``None``: until one is done); return finished batches."""
+        ...
+
+    def started(self, handle: Hashable) -> float | None:
+        """``time.monotonic()`` when the batch began running, ``None`` if still queued."""
+        ...
+
+    def kill(self, handle: Hashable) -> str:
+        """Stop a batch past its timeout; say what happened to its worker."""
+        ...
+
+
+class BatchSizer:
+    """Sizes batches from the measured duration of the runs so far.
+
+    Args:
+        slots: batches that run at once.
+        target: seconds a batch should last.
+        single: always one run per batch (used with timeouts).
+    """
+
+    def __init__(self, slots: int, target: float, *, single: bool = False) -> None:
+        self.slots = max(1, slots)
+        self.target = target
+        self.single = single
+        self._runs = 0
+        self._seconds = 0.0
+
+    def observe(self, records: Sequence[RunRecord]) -> None:
+        """Account for finished runs."""
+        self._runs += len(records)
+        self._seconds += sum(r.duration for r in records)
+
+    def size(self, remaining: int) -> int:
+        """How many of the ``remaining`` runs the next batch takes."""
+        if self.single or self._runs == 0:
+            return 1
+        mean = max(self._seconds / self._runs, 1e-7)
+        balanced = math.ceil(remaining / (self.slots * 4))
+        return max(1, min(math.ceil(self.target / mean), balanced, _MAX_BATCH))
+
+
+def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: float | None = None) -> None:
+    """Run every spec on ``pool`` and ``emit`` each record (see the module doc).
+
+    Raises:
+        KeyboardInterrupt: a run raised it; the records before it were emitted.
+    """
+    fresh: deque[RunSpec] = deque(specs)
+    suspects: deque[RunSpec] = deque()  # shared a batch with a run whose worker died
+    sizer = BatchSizer(pool.slots, pool.target, single=timeout is not None)
+    inflight: dict[Hashable, list[RunSpec]] = {}
+    while fresh or suspects or inflight:
+        while len(inflight) < pool.depth and (fresh or suspects):
+            if suspects:
+                batch = [suspects.popleft()]
+            else:
+                batch = [fresh.popleft() for _ in range(min(sizer.size(len(fresh)), len(fresh)))]
+            inflight[pool.submit(batch)] = batch
+        for handle, outcome in pool.poll(_wait(pool, inflight, timeout)):
+            batch = inflight.pop(handle)
+            if isinstance(outcome, Lost):
+                if not outcome.started:
+                    fresh.extendleft(reversed(batch))
+                elif len(batch) == 1:
+                    emit(lost_record(batch[0], "failed", WORKER_DIED, outcome.reason))
+                else:
+                    suspects.extend(batch)
+                continue
+            sizer.observe(outcome.records)
+            for record in outcome.records:
+                emit(record)
+            if outcome.interrupted:
+                raise KeyboardInterrupt(f"a run raised KeyboardInterrupt ({len(outcome.records)} of its batch done)")
+        if timeout is not None:
+            _expire(pool, inflight, timeout, emit)
+
+
+def _wait(pool: Pool, inflight: dict[Hashable, list[RunSpec]], timeout: float | None) -> float | None:
+    """How long ``poll`` may block: until the earliest deadline, if any."""
+    if timeout is None:
+        return None
+    starts = [s for s in map(pool.started, inflight) if s is not None]
+    if not starts:
+        return 0.05  # queued batches only: look again soon
+    return max(0.0, min(starts) + timeout - time.monotonic())
+
+
+def _expire(pool: Pool, inflight: dict[Hashable, list[RunSpec]], timeout: float, emit: Emit) -> None:
+    now = time.monotonic()
+    for handle, batch in list(inflight.items()):
+        started = pool.started(handle)
+        if started is None or now - started < timeout:
+            continue
+        del inflight[handle]
+        what = pool.kill(handle)
+        for spec in batch:
+            emit(lost_record(spec, "timeout", RUN_TIMEOUT,
+                             f"run {spec.condition}/{spec.replicate} took longer than timeout={timeout:g}s; {what}",
+                             now - started))

@@ -1,0 +1,217 @@
+"""A small pool of worker processes that knows which run each worker holds.
+
+Unlike a ``concurrent.futures`` process pool, a worker that dies (segfault,
+``os._exit``, the out-of-memory killer) takes down only the batch it held, and
+a run past its timeout is stopped by killing just its worker; either way the
+worker is replaced. Workers start with loky's ``fork`` + ``exec`` method: a
+fresh interpreter that does not re-import ``__main__``, so scripts need no
+``if __name__ == "__main__"`` guard, and they ignore ``SIGINT``: Ctrl-C is
+handled once, in the calling process, which then stops them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import pickle
+import signal
+import time
+from collections.abc import Hashable
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from loky.backend.context import get_context
+
+from crystallize.core.plan import RunSpec
+from crystallize.execution.batching import Lost, Outcome
+from crystallize.execution.errors import BackendError
+from crystallize.execution.worker import ShippedTask, dump_result, load_task, run_batch
+
+__all__ = ["ProcessPool", "serve"]
+
+log = logging.getLogger("crystallize")
+
+_MAX_START_DEATHS = 3  # workers dying before they loaded the experiment, in a row
+
+
+def serve(conn: Connection) -> None:
+    """A worker's loop: load tasks, run batches, send results, until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    task: Any = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if message is None:
+            return
+        if message[0] == "task":
+            try:
+                task = load_task(message[1], message[2])
+            except BackendError as exc:
+                conn.send_bytes(pickle.dumps(("error", str(exc))))
+                continue
+            conn.send_bytes(pickle.dumps(("ready", message[1])))
+        else:
+            conn.send_bytes(dump_result(run_batch(task, message[1])))
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}" + (" (e.g. the out-of-memory killer)" if name == "SIGKILL" else "")
+    return f"exit code {code}" if code is not None else "unknown exit status"
+
+
+def _kill(process: Any) -> None:
+    """SIGKILL (loky's processes have no ``kill()``); ``terminate`` where there is none."""
+    if process.exitcode is not None:
+        return
+    sigkill = getattr(signal, "SIGKILL", None)
+    if sigkill is None:
+        process.terminate()
+        return
+    try:
+        os.kill(process.pid, sigkill)
+    except ProcessLookupError:
+        pass
+
+
+class _Worker:
+    def __init__(self, ctx: Any) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(child,), daemon=True, name="crystallize-worker")
+        self.process.start()
+        child.close()
+        self.token: str | None = None  # the task it has loaded
+        self.held: int | None = None  # the batch it runs
+        self.since: float | None = None  # when that batch started
+
+    def stop(self, *, kill: bool) -> None:
+        if kill:
+            _kill(self.process)
+        else:
+            try:
+                self.conn.send(None)
+            except OSError:
+                _kill(self.process)
+        self.process.join(5)
+        if self.process.exitcode is None:
+            _kill(self.process)
+            self.process.join()
+        self.conn.close()
+
+
+class ProcessPool:
+    """Worker processes for :class:`~crystallize.execution.processes.ProcessesBackend`
+    (a :class:`~crystallize.execution.batching.Pool`).
+
+    Args:
+        size: worker processes.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = self.slots = self.depth = size
+        self.target = 0.05
+        self._ctx = get_context("loky")
+        self._workers: list[_Worker] = []
+        self._task: ShippedTask | None = None
+        self._ids = itertools.count()
+        self._start_deaths = 0
+
+    def load(self, task: ShippedTask, runs: int) -> None:
+        """Make ``task`` current and start up to ``size`` workers for ``runs`` runs."""
+        self._task = task
+        self._start_deaths = 0
+        while len(self._workers) < min(self.size, max(runs, 1)):
+            self._workers.append(_Worker(self._ctx))
+        for worker in self._workers:
+            self._send_task(worker)
+
+    def _send_task(self, worker: _Worker) -> None:
+        assert self._task is not None
+        worker.token = None
+        worker.conn.send(("task", *self._task))
+
+    def submit(self, batch: list[RunSpec]) -> Hashable:
+        """Send ``batch`` to an idle worker, starting one if needed."""
+        worker = next((w for w in self._workers if w.held is None), None)
+        if worker is None:
+            worker = _Worker(self._ctx)
+            self._workers.append(worker)
+            self._send_task(worker)
+        worker.held = next(self._ids)
+        worker.since = time.monotonic() if worker.token is not None else None
+        worker.conn.send(("run", batch))
+        return worker.held
+
+    def poll(self, timeout: float | None) -> list[tuple[Hashable, Outcome]]:
+        """Batches that finished or lost their worker within ``timeout`` seconds."""
+        busy = {w.conn: w for w in self._workers if w.held is not None or w.token is None}
+        out: list[tuple[Hashable, Outcome]] = []
+        for conn in wait(list(busy), timeout):
+            worker = busy[conn]  # type: ignore[index]
+            try:
+                message = pickle.loads(conn.recv_bytes())  # noqa: S301 - from our own worker
+            except (EOFError, OSError):
+                self._died(worker, out)
+                continue
+            if isinstance(message, tuple) and message[0] == "ready":
+                worker.token = message[1]
+                self._start_deaths = 0
+                if worker.held is not None:
+                    worker.since = time.monotonic()
+            elif isinstance(message, tuple) and message[0] == "error":
+                raise BackendError(message[1])
+            else:
+                out.append((worker.held, message))
+                worker.held = worker.since = None
+        return out
+
+    def _died(self, worker: _Worker, out: list[tuple[Hashable, Outcome]]) -> None:
+        self._workers.remove(worker)
+        worker.stop(kill=True)
+        how = _death(worker.process.exitcode)
+        log.warning("a worker process died (%s); starting another", how)
+        if worker.token is None:
+            self._start_deaths += 1
+            if self._start_deaths >= _MAX_START_DEATHS:
+                raise BackendError(
+                    f"worker processes die while loading the experiment ({how}); check that its code "
+                    "imports cleanly in a fresh Python process"
+                )
+        if worker.held is not None:
+            started = worker.since is not None
+            out.append((worker.held, Lost(started, f"the worker process running this run died ({how}); "
+                                                   "the other runs went on")))
+
+    def started(self, handle: Hashable) -> float | None:
+        """When the batch's worker began it."""
+        return next((w.since for w in self._workers if w.held == handle), None)
+
+    def kill(self, handle: Hashable) -> str:
+        """Kill the worker running ``handle``; a new one takes its place on demand."""
+        for worker in self._workers:
+            if worker.held == handle:
+                self._workers.remove(worker)
+                worker.stop(kill=True)
+        return "its worker process was killed and replaced"
+
+    def close(self, *, cancel: bool) -> None:
+        """Stop every worker: busy ones are killed when ``cancel``, idle ones exit."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            if cancel or worker.held is not None:
+                _kill(worker.process)
+        for worker in workers:
+            worker.stop(kill=cancel or worker.held is not None)
+
+    @property
+    def alive(self) -> int:
+        """Worker processes running now."""
+        return len(self._workers)
+

@@ -1,0 +1,54 @@
+"""Fixtures of the execution tests: real engines, started once per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import psutil
+import pytest
+
+
+def worker_processes() -> list[psutil.Process]:
+    """Our worker processes still alive (children of this test process)."""
+    out = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "crystallize-worker" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                out.append(child)
+        except psutil.Error:
+            continue
+    return out
+
+
+@pytest.fixture
+def no_orphans() -> Iterator[None]:
+    """Fails the test if worker processes it started are still alive afterwards."""
+    before = {p.pid for p in worker_processes()}
+    yield
+    left = [p for p in worker_processes() if p.pid not in before]
+    assert not left, f"worker processes left running: {[p.pid for p in left]}"
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[Any]:
+    """A real Dask LocalCluster with 2 worker processes (not the default client)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+    client = distributed.Client(cluster, set_as_default=False)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[Any]:
+    """A real local Ray with 2 CPUs, started once."""
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=200 * 1024**2,
+             configure_logging=False)
+    yield ray
+    ray.shutdown()
