@@ -1,0 +1,121 @@
+"""The command in-process: help, targets, exit statuses, error lines and the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from crystallize import Experiment
+from crystallize.cli.console import CliError
+from crystallize.cli.main import main
+from crystallize.cli.target import load_target, with_overrides
+
+from .conftest import VALID
+
+Write = Callable[..., Path]
+
+COMMANDS = [[], ["run"], ["list"], ["show"], ["report"], ["export"], ["compare"], ["cache"], ["cache", "info"],
+            ["cache", "clear"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "crystallize")
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Usage: crystallize") and "Options:" in out
+
+
+def test_a_bad_yaml_file_exits_2_with_one_line_naming_the_line(project: Write, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = project(VALID.replace("direction: increase", "direction: upward"))
+    monkeypatch.chdir(path.parent)
+    assert main(["run", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: ") and "experiment.yaml, line 16: hypotheses[0].direction" in lines[0]
+    assert "Traceback" not in captured.err
+
+
+def test_debug_adds_the_traceback(project: Write, capsys: pytest.CaptureFixture[str]) -> None:
+    path = project(VALID.replace("mysteps:noisy", "mysteps:missing"))
+    assert main(["--debug", "run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "ConfigError" in err
+    assert "error: " in err and "has no attribute 'missing'" in err
+
+
+@pytest.mark.parametrize(("target", "message"), [
+    ("missing.yaml", "experiment file 'missing.yaml' not found"),
+    ("nosuchmodule:experiment", "module 'nosuchmodule' not found"),
+    ("mysteps:not_a_step", "is a int, not an Experiment"),
+    ("mysteps:nothing_here", "has no attribute 'nothing_here'"),
+    ("justaname", "give an experiment file (.yaml) or 'module:attr'"),
+])
+def test_unusable_targets_exit_2(target: str, message: str, project: Write, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project(VALID).parent)
+    assert main(["run", target]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run"]) == 2
+    assert "Missing argument 'TARGET'" in capsys.readouterr().err
+    assert main(["run", "x.yaml", "--backend", "gpu"]) == 2
+    assert "'gpu' is not one of" in capsys.readouterr().err
+    assert main(["frobnicate"]) == 2
+
+
+def test_store_commands_without_a_store_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in (["list"], ["show", "abc"], ["report", "abc"], ["export", "abc"], ["compare", "a", "b"]):
+        assert main(["--store", str(tmp_path / "none"), *command]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: no run store at") and err.count("\n") == 1
+
+
+def test_targets_by_module_attribute_file_and_factory(project: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = project(VALID).parent
+    (folder / "defs.py").write_text(
+        "from crystallize import Experiment\n"
+        "import mysteps\n"
+        "experiment = Experiment(datasource=mysteps.noisy(), pipeline=[mysteps.summarise()], seed=5, name='py')\n"
+        "def make():\n    return experiment\n")
+    monkeypatch.chdir(folder)
+    assert load_target("defs:experiment").name == "py"
+    assert load_target("defs:make").seed == 5
+    assert load_target(str(folder / "defs.py") + ":make").name == "py"
+    assert load_target("experiment.yaml").name == "shift-study"
+    with pytest.raises(CliError, match="not a YAML file"):
+        load_target("defs.py")
+
+
+def test_overrides_build_a_modified_copy(project: Write) -> None:
+    experiment = load_target(str(project(VALID)))
+    assert with_overrides(experiment) is experiment
+    changed = with_overrides(experiment, replicates=2, seed=9)
+    assert (changed.replicates, changed.seed, changed.name) == (2, 9, "shift-study")
+    assert changed.conditions == experiment.conditions and changed.correction == experiment.correction
+    assert [h.name for h in changed.hypotheses] == [h.name for h in experiment.hypotheses]
+    assert with_overrides(experiment, replicates=4).seed == experiment.seed
+    assert isinstance(changed, Experiment) and changed.fingerprint() != experiment.fingerprint()
+
+
+def test_cache_info_and_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "store"
+    (store / "cache" / "ab").mkdir(parents=True)
+    (store / "cache" / "ab" / "entry1.pkl").write_bytes(b"x" * 1000)
+    (store / "cache" / "entry2.pkl").write_bytes(b"y" * 24)
+    (store / "artifacts").mkdir()
+    (store / "artifacts" / "keep.txt").write_text("kept")
+    assert main(["--store", str(store), "cache", "info"]) == 0
+    assert "2 entries, 1.0 KiB (1024 bytes)" in capsys.readouterr().out
+    assert main(["--store", str(store), "cache", "clear"]) == 0
+    assert "removed 2 cache entries" in capsys.readouterr().out
+    assert main(["--store", str(store), "cache", "info"]) == 0
+    assert "0 entries" in capsys.readouterr().out
+    assert (store / "cache").is_dir() and (store / "artifacts" / "keep.txt").exists()
