@@ -177,3 +177,17 @@ def test_the_example_file_is_valid() -> None:
     paired, welch = (h.statistical_test for h in experiment.hypotheses)
     assert isinstance(paired, PairedTTest) and isinstance(welch, WelchTTest)
     assert experiment.hypotheses[1].margin == 0.02
+
+
+@pytest.mark.filterwarnings("ignore::crystallize.core.exceptions.DegenerateDataWarning")
+def test_steps_from_the_files_folder_reach_process_workers(project: Write) -> None:
+    """The folder is not on sys.path in the workers: its module travels with the pickled steps."""
+    import sys
+
+    path = project(VALID)
+    experiment = load_experiment(path)
+    assert str(path.parent) not in sys.path
+    serial = experiment.run(store=False, progress=False)
+    parallel = experiment.run(store=False, progress=False, backend="processes", workers=2)
+    assert parallel.errors == {}
+    assert parallel.metrics["shifted"] == serial.metrics["shifted"]
