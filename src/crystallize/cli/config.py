@@ -28,6 +28,7 @@ nearest valid one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +152,7 @@ class _Builder:
         elements = node.elements()
         if not elements:
             raise node.invalid("needs at least one step (the last returns the metrics)")
-        return [self.attempt(lambda e=e: self.component(e, "a pipeline step")) for e in elements]
+        return [self.attempt(functools.partial(self.component, e, "a pipeline step")) for e in elements]
 
     # -- treatments and hypotheses -----------------------------------------
     def treatments(self, node: YamlNode) -> list[Treatment]:
@@ -187,7 +188,7 @@ class _Builder:
         kwargs: dict[str, Any] = {}
         for key, parse_field in fields.items():
             if key in entries and not entries[key].is_null:
-                kwargs[key] = self.attempt(lambda f=parse_field, n=entries[key]: f(n))
+                kwargs[key] = self.attempt(functools.partial(parse_field, entries[key]))
         if len(self.problems) > before:
             return None
         kwargs["statistical_test"] = kwargs.pop("test", None)
@@ -327,7 +328,7 @@ def load_experiment(path: str | Path) -> Experiment:
         if key not in top:
             builder.problems.append(Problem(root.line, key, f"missing required key {key!r}"))
     scalars = _scalars(builder, top, path)
-    datasource = builder.attempt(lambda: builder.component(top["datasource"], "the data source")) \
+    datasource: Any = builder.attempt(lambda: builder.component(top["datasource"], "the data source")) \
         if "datasource" in top else None
     steps = builder.attempt(lambda: builder.steps(top["steps"]), []) if "steps" in top else []
     treatments = builder.attempt(lambda: builder.treatments(top["treatments"]), []) \
@@ -335,11 +336,11 @@ def load_experiment(path: str | Path) -> Experiment:
     hypotheses: list[Hypothesis | None] = []
     if "hypotheses" in top and not top["hypotheses"].is_null:
         for element in builder.attempt(top["hypotheses"].elements, []):
-            hypotheses.append(builder.attempt(lambda e=element: builder.hypothesis(e)))
+            hypotheses.append(builder.attempt(functools.partial(builder.hypothesis, element)))
     if builder.problems:
         raise ConfigError(path, sorted(builder.problems, key=lambda p: (p.line or 0)))
     try:
-        return Experiment(datasource=datasource, pipeline=steps, treatments=treatments, hypotheses=hypotheses,
-                          **scalars)
+        return Experiment(datasource=datasource, pipeline=steps, treatments=treatments,
+                          hypotheses=[h for h in hypotheses if h is not None], **scalars)
     except (CrystallizeError, ValueError) as exc:
         raise ConfigError(path, [Problem(root.line, "", str(exc))]) from exc
