@@ -160,7 +160,7 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
         for name in ("section", "key", "A", "B"):
             table.add_column(name)
         for d in sorted(diffs, key=lambda d: ("definition", "code", "seeds", "environment").index(d.section)):
-            table.add_row(d.section, d.key, _short(d.a), _short(d.b))
+            table.add_row(*(Text(v) for v in (d.section, d.key, _short(d.a), _short(d.b))))
         parts.append(table)
     else:
         parts.append(Text("Definition, code fingerprints, seeds and environment are identical."))
@@ -171,7 +171,7 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
     for m in metric_moves(a, b):
         rel = f"{m.relative:+.1%}" if m.relative is not None else _MISSING
         style = "" if not m.change else ("green" if m.change > 0 else "red")
-        moves.add_row(m.condition, m.metric, format_number(m.mean_a), format_number(m.mean_b),
+        moves.add_row(Text(m.condition), Text(m.metric), format_number(m.mean_a), format_number(m.mean_b),
                       Text(format_number(m.change) if m.change is None else f"{m.change:+.4g}", style=style), rel)
     parts.append(moves)
     changes = verdict_changes(a, b)
@@ -181,7 +181,7 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
             verdicts.add_column(name)
         for v in changes:
             flag = "" if v.verdict_a == v.verdict_b else "bold yellow"
-            verdicts.add_row(v.hypothesis, v.treatment, v.verdict_a, Text(v.verdict_b, style=flag),
+            verdicts.add_row(Text(v.hypothesis), Text(v.treatment), v.verdict_a, Text(v.verdict_b, style=flag),
                              format_number(v.p_a), format_number(v.p_b))
         parts.append(verdicts)
     return Group(*parts)

@@ -84,6 +84,4 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
     print(f"error: {lines[0]}", file=sys.stderr)
     for extra in lines[1:]:
         print(f"       {extra}", file=sys.stderr)
-    if not debug and exit_code_for(exc) == EXIT_FAILED and not isinstance(exc, CliError):
-        print("       (run with --debug for the traceback)", file=sys.stderr)
     return exit_code_for(exc)

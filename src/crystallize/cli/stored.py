@@ -114,10 +114,10 @@ def print_runs(rows: Sequence[Any], *, total: int | None = None) -> None:
         status = str(_field(row, "status") or "—")
         failed = _field(row, "runs_failed", "failed") or 0
         table.add_row(
-            str(_field(row, "id", "run_id"))[:12], str(_field(row, "name") or "—"),
+            str(_field(row, "id", "run_id"))[:12], Text(str(_field(row, "name") or "—")),
             _when(_field(row, "started", "started_at")), Text(status, style=_STATUS_STYLE.get(status, "")),
             str(_field(row, "runs_done", "done") or 0), Text(str(failed), style="red" if failed else ""),
-            str(_field(row, "replicates") or "—"), _verdicts(_field(row, "verdicts", "verdict_summary")),
+            str(_field(row, "replicates") or "—"), Text(_verdicts(_field(row, "verdicts", "verdict_summary"))),
         )
     console.print(table)
     if total is not None and total > len(rows):
