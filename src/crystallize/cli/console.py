@@ -17,7 +17,8 @@ from rich.console import Console
 
 from crystallize.cli.config import ConfigError
 from crystallize.cli.imports import ImportPathError
-from crystallize.core.exceptions import CrystallizeError, ExperimentDefinitionError
+from crystallize.core.exceptions import CrystallizeError, ExperimentDefinitionError, RunFailedError
+from crystallize.store.errors import DefinitionChangedError, RunIdError, StoreNotFoundError
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError", "exit_code_for", "make_console",
            "report_error"]
@@ -28,7 +29,9 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 #: Errors in what the user asked for or defined: exit status 2.
-USAGE_ERRORS: tuple[type[BaseException], ...] = (ConfigError, ExperimentDefinitionError, ImportPathError)
+USAGE_ERRORS: tuple[type[BaseException], ...] = (
+    ConfigError, ExperimentDefinitionError, ImportPathError, RunIdError, StoreNotFoundError, DefinitionChangedError,
+)
 
 
 class CliError(CrystallizeError):
@@ -79,8 +82,8 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
     if not isinstance(exc, (CrystallizeError, OSError)):
         message = f"{type(exc).__name__}: {message}"
     lines = message.splitlines()
-    if isinstance(exc, CrystallizeError) and not isinstance(exc, ConfigError) and len(lines) > 1:
-        lines = lines[:1]  # e.g. RunFailedError appends the run's traceback
+    if isinstance(exc, RunFailedError) or not isinstance(exc, CrystallizeError):
+        lines = lines[:1]  # RunFailedError appends the run's traceback: --debug shows it
     print(f"error: {lines[0]}", file=sys.stderr)
     for extra in lines[1:]:
         print(f"       {extra}", file=sys.stderr)
