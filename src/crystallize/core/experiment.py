@@ -210,9 +210,12 @@ class Experiment:
             backend: ``"serial"``, ``"threads"``, ``"processes"``, ``"dask"``,
                 ``"ray"``, an executor, a Dask client, or a backend object.
             workers: parallel workers for the backend.
-            store: where runs are recorded (``None``: the default store,
-                a path, or ``False`` for none).
-            resume: continue the latest run of this exact experiment.
+            store: where runs are recorded: ``None`` for the default store
+                in ``./.crystallize``, a folder path, or ``False`` for none.
+            resume: continue the latest run of this exact experiment: runs
+                already recorded are loaded, not executed; failed runs run
+                again; more replicates extend it. A seed drawn at random
+                (``seed=None``) adopts the earlier run's seed.
             progress: show a progress bar (default: on a terminal only).
             fail_fast: stop at the first failed run and raise ``RunFailedError``.
             timeout: seconds a single run may take (backends that support it).
@@ -227,30 +230,38 @@ class Experiment:
 
         runner = resolve_backend(backend, workers)
         run_store = resolve_store(store)
-        planned = self.plan()
-        provenance = self.provenance()
-        provenance["backend"] = getattr(runner, "name", type(runner).__name__)
-        run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned, resume=resume)
-        finished = {(r.condition, r.replicate) for r in done if r.ok}
-        todo = [s for s in planned if (s.condition, s.replicate) not in finished]
-        done = [r for r in done if r.ok]
-        listeners = Listeners([run_store, _Guard(self, fail_fast), make_progress(progress), *callbacks])
-        listeners.on_experiment_start(self, planned, todo)
-        task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
-                       cache=run_store.cache, artifacts=run_store.artifacts(run_id))
-        log.info("experiment %r: %d runs planned, %d to execute on %s", self.name, len(planned), len(todo),
-                 provenance["backend"])
         try:
-            records, interrupted = drive(runner, task, todo, listeners, timeout=timeout)
-        except CrystallizeError as exc:
-            partial = self._result(done + list(getattr(exc, "records", [])), provenance, run_id, True, False)
-            run_store.finish(partial, status="failed")
-            run_store.close()
-            exc.result = partial  # type: ignore[attr-defined]
-            raise
-        result = self._result(done + records, provenance, run_id, interrupted, True)
-        run_store.finish(result, status="interrupted" if interrupted else "completed")
-        run_store.close()
+            adopt = getattr(run_store, "resume_seed", None)
+            if resume and not self.seed_given and adopt is not None:
+                # A drawn seed cannot match the earlier run's: continue with the seed it used.
+                seed = adopt(self)
+                if seed is not None and seed != self.seed:
+                    log.info("resume: experiment %r adopts seed %d of its earlier run", self.name, seed)
+                    self.seed = seed
+            planned = self.plan()
+            provenance = self.provenance()
+            provenance["backend"] = getattr(runner, "name", type(runner).__name__)
+            run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned, resume=resume)
+            finished = {(r.condition, r.replicate) for r in done if r.ok}
+            todo = [s for s in planned if (s.condition, s.replicate) not in finished]
+            done = [r for r in done if r.ok]
+            listeners = Listeners([run_store, _Guard(self, fail_fast), make_progress(progress), *callbacks])
+            listeners.on_experiment_start(self, planned, todo)
+            task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
+                           cache=run_store.cache, artifacts=run_store.artifacts(run_id))
+            log.info("experiment %r: %d runs planned, %d to execute on %s", self.name, len(planned), len(todo),
+                     provenance["backend"])
+            try:
+                records, interrupted = drive(runner, task, todo, listeners, timeout=timeout)
+            except CrystallizeError as exc:
+                partial = self._result(done + list(getattr(exc, "records", [])), provenance, run_id, True, False)
+                run_store.finish(partial, status="failed")
+                exc.result = partial  # type: ignore[attr-defined]
+                raise
+            result = self._result(done + records, provenance, run_id, interrupted, True)
+            run_store.finish(result, status="interrupted" if interrupted else "completed")
+        finally:
+            run_store.close()  # commits every recorded run, whatever happened
         listeners.on_experiment_end(result)
         return result
 

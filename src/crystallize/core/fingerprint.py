@@ -7,10 +7,13 @@ import hashlib
 import inspect
 import json
 import types
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["code_fingerprint", "hash_value", "stable_json"]
+__all__ = ["code_fingerprint", "hash_value", "params_of", "stable_json"]
+
+#: Module-level values of these types are folded into the fingerprint of the code using them.
+_CONSTANT_TYPES = (int, float, complex, str, bytes, bool, type(None))
 
 
 def _default(obj: Any) -> Any:
@@ -21,6 +24,8 @@ def _default(obj: Any) -> Any:
     item = getattr(obj, "tolist", None)
     if callable(item):
         return item()
+    if type(obj).__repr__ is object.__repr__:  # the default repr holds a memory address
+        return {"__type__": f"{type(obj).__module__}.{type(obj).__qualname__}", **params_of(obj)}
     return repr(obj)
 
 
@@ -41,23 +46,98 @@ def _code_bytes(code: types.CodeType) -> bytes:
     return b"\0".join(parts)
 
 
-def code_fingerprint(obj: Any) -> str:
-    """Hash the code behind ``obj`` (a function, a class, or an instance of one).
-
-    The source text is used when available; otherwise the bytecode, so
-    lambdas defined in a REPL still get a stable fingerprint.
-    """
+def _target(obj: Any) -> Any:
+    """The function or class whose code implements ``obj``."""
     target = inspect.unwrap(obj) if callable(obj) else obj
     if isinstance(target, types.MethodType):
         target = target.__func__
     if not isinstance(target, (types.FunctionType, type)):
         target = type(target)
+    return target
+
+
+def _own_code(target: Any) -> bytes:
     try:
-        source = inspect.getsource(target).encode()
+        return inspect.getsource(target).encode()
     except (OSError, TypeError):
         code = getattr(target, "__code__", None)
-        source = _code_bytes(code) if code is not None else repr(target).encode()
-    return hashlib.sha256(source).hexdigest()[:16]
+        return _code_bytes(code) if code is not None else repr(target).encode()
+
+
+def _functions_of(target: Any) -> Iterator[types.FunctionType]:
+    """The functions whose code ``target`` runs: itself, or a class's methods."""
+    if isinstance(target, types.FunctionType):
+        yield target
+        return
+    for value in vars(target).values():
+        if isinstance(value, (staticmethod, classmethod)):
+            value = value.__func__
+        elif isinstance(value, property):
+            value = value.fget
+        elif isinstance(value, functools.cached_property):
+            value = value.func
+        if isinstance(value, types.FunctionType):
+            yield value
+
+
+def _names(code: types.CodeType) -> Iterator[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _names(const)
+
+
+def _dependencies(target: Any, module: str | None) -> Iterator[tuple[str, Any]]:
+    """``(name, value)`` of the module-level functions, classes and constants ``target`` uses."""
+    if isinstance(target, type):
+        for base in target.__bases__:
+            if base.__module__ == module:
+                yield f"base:{base.__qualname__}", base
+    for fn in _functions_of(target):
+        for cell in fn.__closure__ or ():
+            try:
+                content = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(content, (types.FunctionType, type)):
+                yield f"closure:{getattr(content, '__qualname__', '')}", content
+        scope = fn.__globals__
+        for name in dict.fromkeys(_names(fn.__code__)):
+            if name in scope:
+                yield name, scope[name]
+
+
+def _feed(target: Any, module: str | None, digest: Any, seen: set[int]) -> None:
+    if id(target) in seen:
+        return
+    seen.add(id(target))
+    digest.update(_own_code(target))
+    for name, value in _dependencies(target, module):
+        value = inspect.unwrap(value) if callable(value) else value
+        if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == module:
+            digest.update(b"\0uses " + name.encode() + b"\0")
+            _feed(value, module, digest, seen)
+        elif isinstance(value, _CONSTANT_TYPES) or (
+            isinstance(value, (tuple, frozenset)) and all(isinstance(v, _CONSTANT_TYPES) for v in value)
+        ):
+            digest.update(b"\0const " + name.encode() + b"=" + repr(value).encode() + b"\0")
+
+
+def code_fingerprint(obj: Any) -> str:
+    """Hash the code behind ``obj`` (a function, a class, or an instance of one).
+
+    The hash covers the source text (the bytecode when no source is
+    available, e.g. a lambda typed into a REPL) and, recursively, the source of
+    every function and class *of the same module* that the code refers to by
+    name, plus the module-level constants (numbers, strings, tuples of them)
+    it reads. Editing a helper function therefore changes the fingerprint of
+    every step that calls it. Code in other modules (libraries) is not
+    followed: its version is part of the environment instead.
+    """
+    target = _target(obj)
+    digest = hashlib.sha256()
+    _feed(target, getattr(target, "__module__", None), digest, set())
+    return digest.hexdigest()[:16]
 
 
 def params_of(obj: Any) -> Mapping[str, Any]:

@@ -145,9 +145,11 @@ class Pipeline:
         found = cache.lookup(step, data, ctx)
         if found.hit:
             return found.value, "hit", found.key
+        # A cache may hand out a view of ctx that also records absent keys and random state.
+        view = getattr(found.token, "context", None)
         reads = ctx.track_reads()
         try:
-            output = step(data, ctx)
+            output = step(data, view if isinstance(view, FrozenContext) else ctx)
         finally:
             ctx.stop_tracking()
         values = ctx.as_dict()

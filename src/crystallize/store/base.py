@@ -16,6 +16,11 @@ __all__ = ["NullStore", "RunStore"]
 class RunStore(Protocol):
     """Keeps every run of every experiment run, and serves resume and the cache."""
 
+    def resume_seed(self, experiment: Any) -> int | None:
+        """With ``resume=True`` and a seed drawn at random: the seed of the earlier
+        run to continue (same name, same definition apart from the seed), or ``None``."""
+        ...
+
     def begin(
         self, info: Mapping[str, Any], planned: Sequence[RunSpec], *, resume: bool
     ) -> tuple[str | None, list[RunRecord]]:
@@ -46,6 +51,9 @@ class RunStore(Protocol):
 
 class NullStore:
     """A store that keeps nothing (``store=False``)."""
+
+    def resume_seed(self, experiment: Any) -> int | None:
+        return None
 
     def begin(
         self, info: Mapping[str, Any], planned: Sequence[RunSpec], *, resume: bool

@@ -1,0 +1,215 @@
+"""Reading a store back: experiments, experiment runs, results, records, artifacts.
+
+Nothing is recomputed: a loaded :class:`~crystallize.core.result.Result`
+holds the recorded samples, verdicts, errors and provenance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from crystallize.core.record import RunRecord
+from crystallize.core.result import Result
+from crystallize.core.verdict import Verdict
+from crystallize.store.artifacts import artifact_folder, existing_artifact, read_artifact
+from crystallize.store.errors import RunIdError, StoreNotFoundError
+from crystallize.store.rows import RUN_COLUMNS, record_from_row
+from crystallize.store.schema import connect, locate
+
+__all__ = ["ExperimentInfo", "ExperimentRunInfo", "Store"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentInfo:
+    """One experiment definition (one fingerprint) in the store."""
+
+    fingerprint: str
+    name: str
+    created: float
+    runs: int
+    definition: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentRunInfo:
+    """One experiment run in the store, as listed by :meth:`Store.experiment_runs`.
+
+    ``status`` is ``"running"`` (in progress, or its process died),
+    ``"completed"``, ``"interrupted"`` or ``"failed"``. Times are seconds
+    since the epoch.
+    """
+
+    id: str
+    name: str
+    fingerprint: str
+    status: str
+    started: float
+    finished: float | None
+    seed: int
+    replicates: int
+    conditions: tuple[str, ...]
+    runs_done: int
+    runs_failed: int
+    verdicts: int
+    accepted: int
+
+    @property
+    def runs_planned(self) -> int:
+        """Conditions times replicates."""
+        return len(self.conditions) * self.replicates
+
+    @property
+    def verdict_summary(self) -> str:
+        """E.g. ``"1 of 2 accepted"``, or ``"no verdicts"``."""
+        return f"{self.accepted} of {self.verdicts} accepted" if self.verdicts else "no verdicts"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, with ``runs_planned`` and ``verdict_summary``."""
+        data = asdict(self)
+        data["conditions"] = list(self.conditions)
+        data["runs_planned"] = self.runs_planned
+        data["verdict_summary"] = self.verdict_summary
+        return data
+
+
+_LIST = """
+SELECT r.id, r.name, r.fingerprint, r.status, r.started, r.finished, r.seed, r.replicates, r.conditions,
+  (SELECT COUNT(*) FROM runs u WHERE u.experiment_run_id = r.id AND u.replicate < r.replicates AND u.status = 'ok'),
+  (SELECT COUNT(*) FROM runs u WHERE u.experiment_run_id = r.id AND u.replicate < r.replicates AND u.status != 'ok'),
+  (SELECT COUNT(*) FROM verdicts v WHERE v.experiment_run_id = r.id),
+  (SELECT COALESCE(SUM(v.accepted), 0) FROM verdicts v WHERE v.experiment_run_id = r.id)
+FROM experiment_runs r
+"""
+
+
+class Store:
+    """Read access to a store folder (see :func:`crystallize.store.open`).
+
+    Args:
+        path: the store folder (default ``./.crystallize``) or its ``.db`` file.
+
+    Raises:
+        StoreNotFoundError: there is no store at ``path``.
+        StoreVersionError: the store was written by a newer crystallize.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ".crystallize") -> None:
+        self.root, self.db_path = locate(path)
+        if not self.db_path.is_file():
+            raise StoreNotFoundError(str(path))
+        self._conn: sqlite3.Connection = connect(self.db_path, create=False)
+        self._empty = int(self._conn.execute("PRAGMA user_version").fetchone()[0]) == 0
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._conn.close()
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return [] if self._empty else self._conn.execute(sql, params).fetchall()
+
+    # -- listings --------------------------------------------------------------
+    def experiments(self) -> list[ExperimentInfo]:
+        """Every experiment definition, newest first."""
+        rows = self._rows(
+            "SELECT e.fingerprint, e.name, e.created, "
+            "(SELECT COUNT(*) FROM experiment_runs r WHERE r.fingerprint = e.fingerprint), e.definition "
+            "FROM experiments e ORDER BY e.created DESC")
+        return [ExperimentInfo(fp, name, float(created), int(n), json.loads(d)) for fp, name, created, n, d in rows]
+
+    def experiment_runs(self, name: str | None = None) -> list[ExperimentRunInfo]:
+        """Every experiment run (of experiment ``name`` if given), newest first."""
+        where, params = ("WHERE r.name = ? ", (name,)) if name is not None else ("", ())
+        rows = self._rows(_LIST + where + "ORDER BY r.started DESC, r.rowid DESC", params)
+        return [ExperimentRunInfo(rid, rname, fp, status, float(started), None if fin is None else float(fin),
+                                  int(seed), int(reps), tuple(json.loads(conds)), int(ok), int(bad), int(nv), int(na))
+                for rid, rname, fp, status, started, fin, seed, reps, conds, ok, bad, nv, na in rows]
+
+    def resolve_run_id(self, prefix: str) -> str:
+        """The full id of the experiment run that ``prefix`` starts.
+
+        Raises:
+            RunIdError: no run matches (recent ids listed), or several do
+                (the matches listed).
+        """
+        prefix = str(prefix).strip()
+        if not prefix:
+            raise RunIdError(prefix, self._recent(), ambiguous=False)
+        matches = [r[0] for r in self._rows(
+            "SELECT id FROM experiment_runs WHERE substr(id, 1, ?) = ? ORDER BY started DESC", (len(prefix), prefix))]
+        if prefix in matches:
+            return prefix
+        if len(matches) == 1:
+            return str(matches[0])
+        raise RunIdError(prefix, matches or self._recent(), ambiguous=bool(matches))
+
+    def _recent(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT id FROM experiment_runs ORDER BY started DESC LIMIT 5")]
+
+    # -- one experiment run ----------------------------------------------------
+    def _run_row(self, run_id: str) -> tuple[Any, ...]:
+        rid = self.resolve_run_id(run_id)
+        row = self._conn.execute("SELECT id, name, status, replicates, conditions, provenance FROM experiment_runs "
+                                 "WHERE id = ?", (rid,)).fetchone()
+        return tuple(row)
+
+    def _records(self, run_id: str, replicates: int, conditions: list[str]) -> list[RunRecord]:
+        rows = self._conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE experiment_run_id = ? AND replicate < ?",
+                                  (run_id, replicates)).fetchall()
+        order = {c: i for i, c in enumerate(conditions)}
+        records = [record_from_row(r) for r in rows]
+        return sorted(records, key=lambda r: (r.replicate, order.get(r.condition, len(order))))
+
+    def load_records(self, run_id: str) -> list[RunRecord]:
+        """Every recorded run of an experiment run, in plan order (replicate, then condition)."""
+        rid, _, _, replicates, conditions, _ = self._run_row(run_id)
+        return self._records(rid, int(replicates), json.loads(conditions))
+
+    def load_result(self, run_id: str) -> Result:
+        """The :class:`Result` of a stored experiment run (``run_id`` may be a unique prefix).
+
+        Samples, verdicts, errors and provenance are as recorded; nothing is
+        recomputed. ``interrupted`` is true unless the run completed.
+        """
+        rid, name, status, replicates, conditions_json, provenance = self._run_row(run_id)
+        conditions = json.loads(conditions_json)
+        records = self._records(rid, int(replicates), conditions)
+        verdicts = [Verdict.from_dict(json.loads(d)) for (d,) in self._conn.execute(
+            "SELECT data FROM verdicts WHERE experiment_run_id = ? ORDER BY position", (rid,))]
+        return Result(name, tuple(conditions), tuple(records), tuple(verdicts), json.loads(provenance), rid,
+                      status != "completed")
+
+    # -- artifacts ---------------------------------------------------------------
+    def artifact_path(self, run_id: str, condition: str, replicate: int, name: str) -> Path:
+        """The file of artifact ``name`` saved by one run.
+
+        Raises:
+            RunIdError: ``run_id`` names no experiment run, or several.
+            ArtifactNotFoundError: that run saved no such artifact.
+        """
+        folder = artifact_folder(self.root, self.resolve_run_id(run_id), condition, replicate)
+        return existing_artifact(folder, name)
+
+    def load_artifact(self, run_id: str, condition: str, replicate: int, name: str) -> Any:
+        """Artifact ``name`` of one run: the object if it was pickled, else the file's bytes."""
+        folder = artifact_folder(self.root, self.resolve_run_id(run_id), condition, replicate)
+        return read_artifact(folder, name)

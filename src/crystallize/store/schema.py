@@ -1,0 +1,168 @@
+"""The SQLite schema of the run store, its version, and safe connections.
+
+The store is one SQLite file in WAL mode, so readers never block the writer
+and several processes may record into it at once. Every write transaction
+starts with ``BEGIN IMMEDIATE`` (it takes the write lock up front, so it can
+wait for it instead of failing half-way) and is retried while another process
+holds the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from crystallize.store.errors import StoreVersionError
+
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "connect", "locate", "transaction"]
+
+log = logging.getLogger("crystallize")
+
+T = TypeVar("T")
+
+#: The schema this version writes (``PRAGMA user_version``); newer stores are refused.
+SCHEMA_VERSION = 1
+
+#: The database file inside a store folder.
+DB_NAME = "store.db"
+
+#: Seconds a statement waits for another process's write lock before retrying.
+BUSY_TIMEOUT = 30.0
+_RETRIES = 20
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS experiments (
+    fingerprint TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    definition  TEXT NOT NULL,
+    created     REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS experiment_runs (
+    id          TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL REFERENCES experiments(fingerprint),
+    name        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    started     REAL NOT NULL,
+    finished    REAL,
+    seed        INTEGER NOT NULL,
+    replicates  INTEGER NOT NULL,
+    conditions  TEXT NOT NULL,
+    provenance  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS experiment_runs_by_name ON experiment_runs (name, started);
+CREATE INDEX IF NOT EXISTS experiment_runs_by_fingerprint ON experiment_runs (fingerprint, started);
+CREATE TABLE IF NOT EXISTS runs (
+    experiment_run_id TEXT NOT NULL REFERENCES experiment_runs(id),
+    condition   TEXT NOT NULL,
+    replicate   INTEGER NOT NULL,
+    seed        INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    metrics     TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    error       TEXT,
+    duration    REAL NOT NULL,
+    started     REAL NOT NULL,
+    host        TEXT NOT NULL,
+    steps       TEXT NOT NULL,
+    artifacts   TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (experiment_run_id, condition, replicate)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS verdicts (
+    experiment_run_id TEXT NOT NULL REFERENCES experiment_runs(id),
+    position    INTEGER NOT NULL,
+    hypothesis  TEXT NOT NULL,
+    treatment   TEXT NOT NULL,
+    metric      TEXT NOT NULL,
+    p_value     REAL,
+    p_value_adjusted REAL,
+    significant INTEGER NOT NULL,
+    accepted    INTEGER NOT NULL,
+    data        TEXT NOT NULL,
+    PRIMARY KEY (experiment_run_id, position)
+);
+"""
+
+
+def locate(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``(folder, database file)`` of a store given as a folder or as a ``.db`` file."""
+    given = Path(path).expanduser().absolute()
+    if given.suffix == ".db":
+        return given.parent, given
+    return given, given / DB_NAME
+
+
+def _locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _retry(path: Path, fn: Callable[[], T]) -> T:
+    delay = 0.01
+    for attempt in range(_RETRIES):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if not _locked(exc) or attempt == _RETRIES - 1:
+                raise
+            log.debug("store %s is locked by another process; retrying in %.2f s", path, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def transaction(conn: sqlite3.Connection, path: Path, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``fn(conn)`` in one write transaction, retried while the database is locked."""
+
+    def attempt() -> T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            value = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return value
+
+    return _retry(path, attempt)
+
+
+def _check_version(conn: sqlite3.Connection, path: Path) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StoreVersionError(str(path), version, SCHEMA_VERSION)
+    return version
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) == 0:
+        for statement in _DDL.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open the store database at ``path`` (WAL mode, long busy timeout).
+
+    Args:
+        path: the ``store.db`` file.
+        create: create the file and its tables when missing.
+
+    Raises:
+        StoreVersionError: the file was written by a newer crystallize.
+    """
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+    if _check_version(conn, path) == 0 and create:
+        _retry(path, lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+        transaction(conn, path, _create)
+        _check_version(conn, path)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
