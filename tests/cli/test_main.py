@@ -108,8 +108,10 @@ def test_overrides_build_a_modified_copy(project: Write) -> None:
 def test_cache_info_and_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "store"
     (store / "cache" / "ab").mkdir(parents=True)
-    (store / "cache" / "ab" / "entry1.pkl").write_bytes(b"x" * 1000)
-    (store / "cache" / "entry2.pkl").write_bytes(b"y" * 24)
+    (store / "cache" / "ab" / "k1.entry").write_bytes(b"x" * 1000)
+    (store / "cache" / "ab" / "k2.entry").write_bytes(b"y" * 20)
+    (store / "cache" / "cd").mkdir()
+    (store / "cache" / "cd" / "base.json").write_bytes(b"[]\n\n")
     (store / "artifacts").mkdir()
     (store / "artifacts" / "keep.txt").write_text("kept")
     assert main(["--store", str(store), "cache", "info"]) == 0

@@ -5,18 +5,18 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
-from crystallize.cli.console import EXIT_FAILED, CliError, make_console
-from crystallize.core.exceptions import CrystallizeError
+from crystallize.cli.console import CliError, make_console
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
+    from crystallize.store.reader import ExperimentRunInfo
 
 __all__ = ["cache_usage", "clear_cache", "human_bytes", "load", "opened", "print_runs", "print_summary"]
 
@@ -33,35 +33,24 @@ def opened(path: Path) -> Iterator[Any]:
     if not path.is_dir():
         raise CliError(f"no run store at {str(path)!r}: run an experiment first (crystallize run FILE.yaml) "
                        "or point --store at the store folder")
-    from crystallize import store as store_package  # noqa: PLC0415
+    from crystallize.store import open as open_store  # noqa: PLC0415
 
-    opener = getattr(store_package, "open", None)
-    if opener is None:
-        raise CliError("this installation of crystallize has no run store (crystallize.store.open)", EXIT_FAILED)
-    store = opener(path)
+    store = open_store(path)
     try:
         yield store
     finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+        store.close()
 
 
 def load(path: Path, run_id: str) -> Result:
     """The stored result of ``run_id`` (a unique prefix is enough).
 
     Raises:
-        CliError: no store, or no single run matches ``run_id`` (exit status 2).
+        CliError: no store there (exit status 2).
+        RunIdError: no single run matches ``run_id`` (exit status 2).
     """
     with opened(path) as store:
-        try:
-            full = store.resolve_run_id(run_id)
-        except (CrystallizeError, LookupError, ValueError) as exc:
-            message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-            raise CliError(message) from exc
-        if not full:
-            raise CliError(f"no experiment run with id {run_id!r} in {str(path)!r}; see crystallize list")
-        return store.load_result(full)  # type: ignore[no-any-return]
+        return store.load_result(store.resolve_run_id(run_id))
 
 
 def print_summary(result: Result) -> None:
@@ -71,36 +60,13 @@ def print_summary(result: Result) -> None:
     make_console().print(render_summary(result))
 
 
-def _field(row: Any, *names: str) -> Any:
-    for name in names:
-        if isinstance(row, Mapping) and name in row:
-            return row[name]
-        if hasattr(row, name):
-            return getattr(row, name)
-    return None
-
-
-def _when(value: Any) -> str:
-    if value in (None, ""):
+def _when(seconds: float | None) -> str:
+    if not seconds:
         return "—"
-    if isinstance(value, (int, float)):
-        return _dt.datetime.fromtimestamp(value).strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, _dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value).replace("T", " ")[:19]
+    return _dt.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _verdicts(value: Any) -> str:
-    if value in (None, "", {}, []):
-        return "—"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{v} {k}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
-    return str(value)
-
-
-def print_runs(rows: Sequence[Any], *, total: int | None = None) -> None:
+def print_runs(rows: Sequence[ExperimentRunInfo], *, total: int | None = None) -> None:
     """A table of experiment runs (id, name, when, status, runs done/failed, verdicts)."""
     console = make_console()
     if not rows:
@@ -108,16 +74,13 @@ def print_runs(rows: Sequence[Any], *, total: int | None = None) -> None:
         return
     table = Table(title="Experiment runs (newest first)", title_justify="left")
     for name, justify in (("id", "left"), ("name", "left"), ("started", "left"), ("status", "left"),
-                          ("runs", "right"), ("failed", "right"), ("reps", "right"), ("verdicts", "left")):
+                          ("runs done", "right"), ("failed", "right"), ("seed", "right"), ("verdicts", "left")):
         table.add_column(name, justify=justify, no_wrap=name in ("id", "started"))  # type: ignore[arg-type]
     for row in rows:
-        status = str(_field(row, "status") or "—")
-        failed = _field(row, "runs_failed", "failed") or 0
         table.add_row(
-            str(_field(row, "id", "run_id"))[:12], Text(str(_field(row, "name") or "—")),
-            _when(_field(row, "started", "started_at")), Text(status, style=_STATUS_STYLE.get(status, "")),
-            str(_field(row, "runs_done", "done") or 0), Text(str(failed), style="red" if failed else ""),
-            str(_field(row, "replicates") or "—"), Text(_verdicts(_field(row, "verdicts", "verdict_summary"))),
+            row.id[:12], Text(row.name), _when(row.started), Text(row.status, style=_STATUS_STYLE.get(row.status, "")),
+            f"{row.runs_done}/{row.runs_planned}", Text(str(row.runs_failed), style="red" if row.runs_failed else ""),
+            str(row.seed), Text(row.verdict_summary, style="green" if row.verdicts and row.accepted else ""),
         )
     console.print(table)
     if total is not None and total > len(rows):
@@ -129,12 +92,13 @@ def _cache_folder(store: Path) -> Path:
 
 
 def cache_usage(store: Path) -> tuple[int, int]:
-    """``(entries, bytes)`` of the step cache under ``store`` (files count as entries)."""
+    """``(entries, bytes)`` of the step cache under ``store``: one ``*.entry`` file per
+    cached output; the bytes count every file, indexes included."""
     folder = _cache_folder(store)
     if not folder.is_dir():
         return 0, 0
     files = [p for p in folder.rglob("*") if p.is_file()]
-    return len(files), sum(p.stat().st_size for p in files)
+    return sum(p.suffix == ".entry" for p in files), sum(p.stat().st_size for p in files)
 
 
 def clear_cache(store: Path) -> tuple[int, int]:
