@@ -44,7 +44,8 @@ def test_seed_replicates_and_params_differences_are_named_by_section() -> None:
     assert found["master_seed"].section == "seeds" and (found["master_seed"].a, found["master_seed"].b) == ("1", "2")
     assert found["replicates"].section == "definition" and found["replicates"].b == "7"
     assert found["definition.steps[0].params.scale"].a == "1.0"
-    assert found["fingerprint"].section == "code"
+    assert found["fingerprint"].section == "definition"
+    assert found["pipeline_signature"].section == "code"  # the step's params changed
     assert "definition.seed" not in found and not any(k.startswith("seeds.") for k in found)
 
 

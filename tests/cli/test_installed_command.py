@@ -100,7 +100,8 @@ def test_compare_names_what_differs_and_how_metrics_moved(session: dict) -> None
 
 def test_cache_info_and_clear(session: dict) -> None:
     out = crystallize("cache", "info", cwd=session["folder"]).stdout
-    assert re.search(r"\d+ entries", out)
+    entries = int(re.search(r"(\d+) entries", out).group(1))
+    assert entries >= 10  # the cacheable step's output per replicate (shared by baseline and k15)
     assert "removed" in crystallize("cache", "clear", cwd=session["folder"]).stdout
     assert " 0 entries" in crystallize("cache", "info", cwd=session["folder"]).stdout
 

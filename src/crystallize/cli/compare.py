@@ -82,7 +82,7 @@ def _section(key: str) -> str:
         return "environment"
     if "seed" in key:
         return "seeds"
-    if key.endswith((".code", ".step_hash")) or key in ("fingerprint", "pipeline_signature"):
+    if key.endswith((".code", ".step_hash")) or key == "pipeline_signature":
         return "code"
     return "definition"
 
