@@ -35,8 +35,11 @@ def no_orphans() -> Iterator[None]:
 def dask_client() -> Iterator[Any]:
     """A real Dask LocalCluster with 2 worker processes (not the default client)."""
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # a dying run kills one worker, not 4
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=":0", silence_logs=40)
     client = distributed.Client(cluster, set_as_default=False)
     yield client
     client.close()

@@ -13,7 +13,10 @@ calling thread:
 * **Dead workers.** When a worker dies, a batch of one run is recorded as
   failed (``WorkerDied``); the runs of a larger batch are run again one by
   one, so only the run that kills its worker fails. Runs that had not started
-  are simply run again. Every run is seeded, so a re-run gives the same numbers.
+  are simply run again. When the pool cannot tell whether a lost batch was
+  running or only queued on the dead worker, its runs are run again one at a
+  time with nothing else in flight, and only a run that dies that way fails.
+  Every run is seeded, so a re-run gives the same numbers.
 * **Timeouts.** A run past ``timeout`` seconds is recorded with status
   ``"timeout"`` and its worker is stopped (how depends on the pool).
 * **Interrupts.** ``KeyboardInterrupt`` raised by a run on a worker stops the
@@ -46,10 +49,13 @@ class Lost:
     Attributes:
         started: whether any of its runs may have begun (``False``: run them again).
         reason: what happened, for the failed records.
+        certain: the batch was running on the worker that died (``False``: it
+            may only have been queued there, as Dask cannot tell).
     """
 
     started: bool
     reason: str
+    certain: bool = True
 
 
 Outcome = BatchResult | Lost
@@ -60,7 +66,7 @@ class Pool(Protocol):
 
     #: batches that run at the same time (workers, or worker threads)
     slots: int
-    #: batches kept in flight; ``slots`` when a submitted batch must start at once
+    #: batches kept in flight (``slots`` are kept when a timeout is set)
     depth: int
     #: seconds a batch should last so that dispatch costs little
     target: float
@@ -119,25 +125,21 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
         KeyboardInterrupt: a run raised it; the records before it were emitted.
     """
     fresh: deque[RunSpec] = deque(specs)
-    suspects: deque[RunSpec] = deque()  # shared a batch with a run whose worker died
+    suspects: deque[tuple[RunSpec, bool]] = deque()  # (run, alone): shared a batch with a dead worker
     sizer = BatchSizer(pool.slots, pool.target, single=timeout is not None)
-    inflight: dict[Hashable, list[RunSpec]] = {}
+    depth = pool.slots if timeout is not None else pool.depth  # with timeouts, submitted == started
+    inflight: dict[Hashable, tuple[list[RunSpec], bool]] = {}
     while fresh or suspects or inflight:
-        while len(inflight) < pool.depth and (fresh or suspects):
-            if suspects:
-                batch = [suspects.popleft()]
-            else:
-                batch = [fresh.popleft() for _ in range(min(sizer.size(len(fresh)), len(fresh)))]
-            inflight[pool.submit(batch)] = batch
+        _fill(pool, fresh, suspects, inflight, sizer, depth)
         for handle, outcome in pool.poll(_wait(pool, inflight, timeout)):
-            batch = inflight.pop(handle)
+            batch, alone = inflight.pop(handle)
             if isinstance(outcome, Lost):
                 if not outcome.started:
                     fresh.extendleft(reversed(batch))
-                elif len(batch) == 1:
+                elif len(batch) == 1 and (outcome.certain or alone):
                     emit(lost_record(batch[0], "failed", WORKER_DIED, outcome.reason))
                 else:
-                    suspects.extend(batch)
+                    suspects.extend((spec, not outcome.certain) for spec in batch)
                 continue
             sizer.observe(outcome.records)
             for record in outcome.records:
@@ -148,7 +150,23 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
             _expire(pool, inflight, timeout, emit)
 
 
-def _wait(pool: Pool, inflight: dict[Hashable, list[RunSpec]], timeout: float | None) -> float | None:
+def _fill(pool: Pool, fresh: deque[RunSpec], suspects: deque[tuple[RunSpec, bool]],
+          inflight: dict[Hashable, tuple[list[RunSpec], bool]], sizer: BatchSizer, depth: int) -> None:
+    """Submit batches until ``depth`` are in flight; a run to retry alone waits
+    for an empty pool and then runs by itself."""
+    while len(inflight) < depth and (fresh or suspects) and not any(alone for _, alone in inflight.values()):
+        if suspects:
+            spec, alone = suspects[0]
+            if alone and inflight:
+                return
+            suspects.popleft()
+            inflight[pool.submit([spec])] = ([spec], alone)
+            continue
+        batch = [fresh.popleft() for _ in range(min(sizer.size(len(fresh)), len(fresh)))]
+        inflight[pool.submit(batch)] = (batch, False)
+
+
+def _wait(pool: Pool, inflight: dict[Hashable, tuple[list[RunSpec], bool]], timeout: float | None) -> float | None:
     """How long ``poll`` may block: until the earliest deadline, if any."""
     if timeout is None:
         return None
@@ -158,9 +176,9 @@ def _wait(pool: Pool, inflight: dict[Hashable, list[RunSpec]], timeout: float | 
     return max(0.0, min(starts) + timeout - time.monotonic())
 
 
-def _expire(pool: Pool, inflight: dict[Hashable, list[RunSpec]], timeout: float, emit: Emit) -> None:
+def _expire(pool: Pool, inflight: dict[Hashable, tuple[list[RunSpec], bool]], timeout: float, emit: Emit) -> None:
     now = time.monotonic()
-    for handle, batch in list(inflight.items()):
+    for handle, (batch, _) in list(inflight.items()):
         started = pool.started(handle)
         if started is None or now - started < timeout:
             continue

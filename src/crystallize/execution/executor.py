@@ -74,7 +74,8 @@ class FuturesPool:
             except CancelledError:
                 out.append((handle, Lost(False, "cancelled")))
             except BrokenExecutor as exc:
-                out.append((handle, Lost(True, f"the executor's worker died ({type(exc).__name__}: {exc})")))
+                out.append((handle, Lost(True, f"the executor's worker died ({type(exc).__name__}: {exc})",
+                                         certain=False)))
         return out
 
     def started(self, handle: Hashable) -> float | None:

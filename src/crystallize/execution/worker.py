@@ -23,7 +23,7 @@ from crystallize.core.record import RunRecord
 from crystallize.execution.base import RunFn, lost_record
 from crystallize.execution.errors import BackendError
 
-__all__ = ["BatchResult", "ShippedTask", "dump_result", "load_task", "run_batch", "run_shipped_batch", "ship"]
+__all__ = ["BatchResult", "ShippedTask", "cached_task", "dump_result", "load_task", "run_batch", "run_shipped_batch", "ship"]
 
 _KEEP = 4  # tasks kept per worker process (older experiments are dropped)
 _TASKS: OrderedDict[str, RunFn] = OrderedDict()
@@ -62,13 +62,20 @@ def ship(task: RunFn, backend: str) -> ShippedTask:
     return ShippedTask(uuid.uuid4().hex, blob)
 
 
-def load_task(token: str, blob: bytes) -> RunFn:
-    """The task named ``token``, unpickled on first use in this process."""
+def cached_task(token: str) -> RunFn | None:
+    """The task named ``token`` if this process has loaded it."""
     with _LOCK:
         task = _TASKS.get(token)
         if task is not None:
             _TASKS.move_to_end(token)
-            return task
+        return task
+
+
+def load_task(token: str, blob: bytes) -> RunFn:
+    """The task named ``token``, unpickled on first use in this process."""
+    task = cached_task(token)
+    if task is not None:
+        return task
     try:
         task = pickle.loads(blob)  # noqa: S301 - our own bytes, made by ship()
     except Exception as exc:  # noqa: BLE001 - reported with what to do

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import pytest
+
+from crystallize.execution import BackendError
+
+from .experiments import Stopper, make, samples
+
+pytestmark = pytest.mark.dask
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return samples(make().run(store=False, progress=False).records)
+
+
+def test_a_client_you_pass_gives_the_serial_numbers_and_stays_open(dask_client, reference):
+    result = make().run(backend=dask_client, store=False, progress=False)
+    assert samples(result.records) == reference
+    assert result.provenance["backend"] == "dask"
+    assert dask_client.status == "running"
+    assert dask_client.submit(pow, 2, 3).result() == 8
+    pids = {r.metrics["pid"] for r in make(replicates=30).run(backend=dask_client, store=False,
+                                                              progress=False).records}
+    assert len(pids) == 2  # both workers took runs
+
+
+def test_failures_are_recorded_and_the_rest_kept(dask_client, reference):
+    result = make(fail_at=(4,)).run(backend=dask_client, store=False, progress=False)
+    assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/4", "ValueError")]
+    got = samples(result.records)
+    assert all(got[key] == value for key, value in reference.items())
+
+
+def test_a_dying_worker_fails_only_its_run(dask_client, reference):
+    result = make(die_at=(2,)).run(backend=dask_client, store=False, progress=False)
+    bad = [r for r in result.records if not r.ok]
+    assert [(r.key, r.error.type) for r in bad] == [("broken/2", "WorkerDied")]
+    assert "Dask worker running this run died" in bad[0].error.message
+    got = samples(result.records)
+    assert all(got[key] == value for key, value in reference.items())
+    dask_client.wait_for_workers(2, timeout=60)
+
+
+def test_timeout_cancels_the_task_and_restarts_its_worker(dask_client):
+    result = make(replicates=3, sleep_at=(0,), sleep_for=60.0).run(backend=dask_client, timeout=3.0, store=False,
+                                                                   progress=False)
+    slow = [r for r in result.records if r.status != "ok"]
+    assert [(r.key, r.status, r.error.type) for r in slow] == [("broken/0", "timeout", "RunTimeout")]
+    assert "its Dask worker was restarted" in slow[0].error.message
+    assert sum(r.ok for r in result.records) == 11
+    dask_client.wait_for_workers(2, timeout=60)
+
+
+def test_ctrl_c_keeps_the_finished_runs_and_cancels_the_rest(dask_client):
+    stopper = Stopper(after=3)
+    result = make(replicates=20, sleep_at=tuple(range(20)), sleep_for=0.1).run(
+        backend=dask_client, store=False, progress=False, callbacks=[stopper])
+    assert result.interrupted and 3 <= len(result.records) < 80
+    assert dask_client.submit(pow, 3, 2).result() == 9
+
+
+def test_the_default_client_is_used(dask_client, reference):
+    with dask_client.as_current():
+        import distributed
+
+        assert distributed.default_client() is dask_client
+        result = make().run(backend="dask", store=False, progress=False)
+    assert samples(result.records) == reference
+    assert dask_client.status == "running"
+
+
+@pytest.mark.slow
+def test_dask_by_name_starts_a_local_cluster_and_closes_it(reference, monkeypatch):
+    import distributed
+
+    started = []
+    real = distributed.LocalCluster
+
+    def spy(*args, **kwargs):
+        cluster = real(*args, **kwargs)
+        started.append((cluster, kwargs))
+        return cluster
+
+    monkeypatch.setattr(distributed, "LocalCluster", spy)
+    with pytest.raises(ValueError):
+        distributed.default_client()
+    result = make().run(backend="dask", workers=2, store=False, progress=False)
+    assert samples(result.records) == reference
+    [(cluster, kwargs)] = started
+    assert kwargs["n_workers"] == 2 and kwargs["processes"] is True
+    assert cluster.status.name == "closed"
+
+
+def test_an_experiment_the_workers_cannot_load_is_reported(dask_client):
+    import types
+
+    import cloudpickle
+
+    module = types.ModuleType("only_here")
+    exec("def bump(ctx):\n    ctx['shift'] = 1.0\n", module.__dict__)  # noqa: S102 - a module workers lack
+    import sys
+
+    sys.modules["only_here"] = module
+    try:
+        experiment = make(replicates=2)
+        from crystallize import Treatment
+
+        experiment.treatments = (Treatment("missing", module.bump),)
+        assert b"only_here" in cloudpickle.dumps(module.bump)
+        with pytest.raises(BackendError, match="could not load the experiment.*only_here"):
+            experiment.run(backend=dask_client, store=False, progress=False)
+    finally:
+        del sys.modules["only_here"]
