@@ -59,7 +59,7 @@ def test_report_renders_cleanly_and_every_plot_is_visible(
         plot.scroll_into_view_if_needed()
         assert plot.is_visible()
         box = plot.bounding_box()
-        assert box is not None and box["width"] > 0.6 * min(width, 560) and box["height"] > 60
+        assert box is not None and box["width"] > 0.6 * min(width, 500) and box["height"] > 60
         assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5  # inside the window
     # nothing wider than the window: tables scroll inside their own box
     assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -35,7 +35,7 @@ LABEL = 16.0  # font size of condition labels
 TICK = 14.0  # font size of tick labels
 ROW = 46.0  # height of one row in horizontal plots
 AXIS = 34.0  # room for the x axis under horizontal plots
-RIGHT = 14.0
+RIGHT = 22.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ body {
   margin: 0; background: var(--bg); color: var(--fg);
   font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
 }
-main { max-width: 1120px; margin: 0 auto; padding: 20px 16px 48px; }
+main { max-width: 1240px; margin: 0 auto; padding: 20px 16px 48px; }
 h1 { font-size: 1.6rem; margin: 0 0 4px; overflow-wrap: anywhere; }
 h2 { font-size: 1.25rem; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
 h3 { font-size: 1.05rem; margin: 18px 0 6px; }
@@ -46,12 +46,13 @@ td.nowrap { white-space: nowrap; overflow-wrap: normal; }
 .badge.not-accepted { color: var(--bad); }
 .badge.insufficient-data, .badge.skipped { color: var(--warn); }
 .notes { color: var(--muted); font-size: 0.9rem; padding-left: 1.2em; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); gap: 16px; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); gap: 16px;
+  align-items: start; }
 figure { margin: 0; padding: 12px; background: var(--card); border: 1px solid var(--line); border-radius: 10px;
   min-width: 0; }
 figcaption { font-size: 0.9rem; color: var(--muted); margin-bottom: 6px; }
 figcaption strong { color: var(--fg); }
-svg.plot { display: block; width: 100%; height: auto; max-width: 560px; margin: 0 auto; }
+svg.plot { display: block; width: 100%; height: auto; max-width: 500px; margin: 0 auto; }
 svg .axis { stroke: var(--muted); stroke-width: 1; }
 svg .grid { stroke: var(--line); stroke-width: 1; }
 svg .zero { stroke: var(--muted); stroke-width: 1.4; stroke-dasharray: 5 4; }
