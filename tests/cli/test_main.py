@@ -121,3 +121,38 @@ def test_cache_info_and_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["--store", str(store), "cache", "info"]) == 0
     assert "0 entries" in capsys.readouterr().out
     assert (store / "cache").is_dir() and (store / "artifacts" / "keep.txt").exists()
+
+
+def test_run_a_module_attribute_with_overrides_then_show_it(project: Write, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = project(VALID).parent
+    (folder / "defs.py").write_text(
+        "from crystallize import Experiment\nimport mysteps\n"
+        "def make():\n"
+        "    return Experiment(datasource=mysteps.noisy(), pipeline=[mysteps.summarise()], seed=5, name='py')\n")
+    monkeypatch.chdir(folder)
+    assert main(["--store", "st", "run", "defs:make", "--replicates", "3", "--seed", "9", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "Experiment py" in out and "replicates 3" in out and "seed 9" in out
+    run_id = out.strip().splitlines()[-1].removeprefix("run id: ")
+    assert main(["--store", "st", "show", run_id[:5]]) == 0
+    shown = capsys.readouterr().out
+    assert shown.strip().splitlines()[-1] == f"run id: {run_id}" and "seed 9" in shown
+    assert main(["--store", "st", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert run_id in listed and "3/3" in listed and "no verdicts" in listed
+
+
+def test_an_experiment_whose_every_run_fails_exits_1(project: Write, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = project(VALID).parent
+    (folder / "broken.py").write_text(
+        "from crystallize import Experiment, data_source, pipeline_step\n"
+        "@data_source\ndef source(ctx):\n    return 1\n"
+        "@pipeline_step\ndef explode(data):\n    raise RuntimeError('boom')\n"
+        "experiment = Experiment(datasource=source(), pipeline=[explode()], replicates=2, seed=1, name='b')\n")
+    monkeypatch.chdir(folder)
+    assert main(["--store", "st", "run", "broken:experiment", "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "2 runs, 2 failed" in captured.out and "RuntimeError: boom" in captured.out
+    assert captured.err == "error: every run failed; see the failures above\n"
