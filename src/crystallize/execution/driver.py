@@ -3,6 +3,7 @@ stops on request, and keeps every finished record whatever happens."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
 from crystallize.execution.base import Backend, RunFn
+from crystallize.execution.progress import close_open_bars
 
 __all__ = ["StopRun", "drive"]
 
@@ -28,18 +30,18 @@ def drive(
     backend: Backend, task: RunFn, specs: Sequence[RunSpec], listener: Any, *, timeout: float | None = None
 ) -> tuple[list[RunRecord], bool]:
     """Execute ``specs`` on ``backend``; return the finished records and whether
-    the run was interrupted (Ctrl-C). Errors raised by listeners propagate
-    after the backend has stopped; the records so far are attached to them as
-    ``exc.records``."""
+    the run was interrupted (Ctrl-C). Errors (from listeners or the backend)
+    propagate after the backend has stopped, with the records so far attached
+    as ``exc.records``. However the run ends, the progress bar is closed."""
     records: list[RunRecord] = []
 
     def emit(record: RunRecord) -> None:
         records.append(record)
         listener.on_run_complete(record)
 
-    if not specs:
-        return records, False
     try:
+        if not specs:
+            return records, False
         backend.execute(task, specs, emit, timeout=timeout)
     except KeyboardInterrupt:
         log.warning("interrupted: %d of %d runs finished; returning a partial result", len(records), len(specs))
@@ -47,4 +49,10 @@ def drive(
     except StopRun as stop:
         stop.cause.records = records  # type: ignore[attr-defined]
         raise stop.cause from None
+    except BaseException as exc:
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.records = records  # type: ignore[attr-defined]
+        raise
+    finally:
+        close_open_bars()
     return records, False
