@@ -60,4 +60,4 @@ def test_the_bar_on_a_process_backend():
     console, out = terminal()
     bar = ProgressBar(console)
     make(replicates=4).run(backend="processes", workers=2, store=False, progress=False, callbacks=[bar])
-    assert "16/16" in out.getvalue() and "0 failed" in out.getvalue()
+    assert "12/12" in out.getvalue() and "0 failed" in out.getvalue()
