@@ -87,9 +87,12 @@ def test_power_analysis_against_statsmodels(result):
 
     rows = result.power_analysis(effect_size=0.8, power=0.8)
     paired_row = rows[0]
-    # reference: ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8, alternative="larger"))
+    # reference: ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8, alternative="two-sided"))
     import math
 
-    expected = math.ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8, alternative="larger"))
+    expected = math.ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8,
+                                                  alternative="two-sided"))
     assert paired_row["replicates_required"] == expected
     assert paired_row["replicates_used"] == 8
+    observed = result.power_analysis()  # from the observed effects: defined, never raises
+    assert len(observed) == 4 and all(r["power"] == 0.8 for r in observed)

@@ -146,6 +146,10 @@ class FrozenContext:
         self._reads = set()
         return self._reads
 
+    def reset_rng(self) -> None:
+        """Restart ``ctx.rng`` from the seed (after a treatment drew from it)."""
+        self._rng = None
+
     def stop_tracking(self) -> None:
         """Stop recording reads."""
         self._reads = None

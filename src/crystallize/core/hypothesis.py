@@ -86,6 +86,13 @@ class Hypothesis:
                 f"{'equivalent' if direction == 'equal' else 'not worse'}); a non-significant difference "
                 "is not evidence of equivalence"
             )
+        alternative = getattr(statistical_test, "alternative", "two-sided")
+        if (direction, alternative) in (("increase", "less"), ("decrease", "greater")):
+            raise ExperimentDefinitionError(
+                f"Hypothesis {name or metric!r}: direction={direction!r} contradicts the test's "
+                f"alternative={alternative!r}; use alternative="
+                f"{'greater' if direction == 'increase' else 'less'!r} or 'two-sided'"
+            )
         if statistical_test is None:
             from crystallize.core.stat_test import PairedTTest  # noqa: PLC0415 - avoids a cycle at import
 
@@ -175,7 +182,10 @@ class Hypothesis:
             return replace(base, status="insufficient data", notes=(note,))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            outcome = dict(test.run(cast(Sequence[float], b), cast(Sequence[float], t), alpha=self.alpha))
+            if self.direction in _NEEDS_MARGIN:
+                outcome = self._margin_test(b, t)
+            else:
+                outcome = dict(test.run(cast(Sequence[float], b), cast(Sequence[float], t), alpha=self.alpha))
         notes = list(outcome.pop("notes", ()) or ())
         notes += [str(w.message) for w in caught if issubclass(w.category, (DegenerateDataWarning, RuntimeWarning))]
         for w in caught:
@@ -187,35 +197,50 @@ class Hypothesis:
         if not matches:
             notes.append(f"the observed difference ({diff:+.4g}) goes against the hypothesised "
                          f"direction ({self.direction})")
-        margin = None
-        if self.direction in _NEEDS_MARGIN:
-            margin, p_value = self._margin_test(b, t, notes)
         ci = outcome.get("ci")
         significant = p_value < self.alpha
         return replace(
-            base, statistic=_float_or_none(outcome.get("statistic")),
+            base, test=str(outcome.get("test") or test.test_name), margin=outcome.get("margin"), statistic=_float_or_none(outcome.get("statistic")),
             p_value=p_value, p_value_adjusted=p_value,
             significant=significant, accepted=significant and matches, direction_matches=matches,
             effect_size=_float_or_none(outcome.get("effect_size")),
             effect_size_name=outcome.get("effect_size_name"),
             ci=(float(ci[0]), float(ci[1])) if ci is not None else None,
-            margin=margin, notes=tuple(dict.fromkeys(notes)),
+            notes=tuple(dict.fromkeys(notes)),
             details={k: v for k, v in outcome.items() if k not in _CONSUMED},
         )
 
-    def _margin_test(self, b: np.ndarray, t: np.ndarray, notes: list[str]) -> tuple[float, float]:
+    def _margin_test(self, b: np.ndarray, t: np.ndarray) -> dict[str, Any]:
+        """Equivalence (TOST) or non-inferiority, as a test outcome mapping.
+
+        Both use t statistics (paired when the hypothesis's test is paired); the
+        interval is at level ``1 - 2 * alpha``, the one that matches a one-sided
+        decision at ``alpha``.
+        """
         from crystallize.stats import noninferiority, tost  # noqa: PLC0415 - keeps import light
 
         assert self.margin is not None
+        test = self.statistical_test
         margin = float(self.margin) * (abs(float(b.mean())) if self.margin_relative else 1.0)
-        paired = self.statistical_test.paired
+        if margin <= 0:
+            return {"test": self.direction, "p_value": 1.0, "margin": margin, "notes": [
+                "the relative margin is 0 because the baseline mean is 0; the claim cannot be tested"]}
+        level = 1 - 2 * self.alpha
         if self.direction == "equal":
-            res = tost(b, t, low=-margin, high=margin, paired=paired)
-            notes.append(f"equivalence by two one-sided tests within ±{margin:g}")
+            res = tost(b, t, low=-margin, high=margin, paired=test.paired, confidence_level=level)
+            note = f"equivalence by two one-sided t-tests within ±{margin:g}"
         else:
-            res = noninferiority(b, t, margin=margin, higher_is_better=self.higher_is_better, paired=paired)
-            notes.append(f"non-inferiority with margin {margin:g}")
-        return margin, _clean_p(res.p_value, notes)
+            res = noninferiority(b, t, margin=margin, higher_is_better=self.higher_is_better,
+                                 paired=test.paired, confidence_level=level)
+            note = f"non-inferiority by a one-sided t-test with margin {margin:g}"
+        out = res.as_dict()
+        out["notes"] = [*out.get("notes", ()), note]
+        if test.test_name not in ("welch_t", "paired_t"):
+            out["notes"].append(f"{test.test_name} has no margin form; decided by "
+                                f"{'paired' if test.paired else 'Welch'} t statistics instead")
+        out["test"] = f"{'tost' if self.direction == 'equal' else 'noninferiority'}"
+        out["margin"] = margin
+        return out
 
     def __repr__(self) -> str:
         return (f"Hypothesis(metric={self.metric!r}, direction={self.direction!r}, "
@@ -223,7 +248,7 @@ class Hypothesis:
 
 
 _CONSUMED = {"p_value", "statistic", "significant", "effect_size", "effect_size_name", "ci", "notes",
-             "n_baseline", "n_treatment", "n_pairs", "mean_baseline", "mean_treatment", "test"}
+             "n_baseline", "n_treatment", "n_pairs", "mean_baseline", "mean_treatment", "test", "margin"}
 
 
 def _float_or_none(value: Any) -> float | None:

@@ -32,26 +32,29 @@ class KeywordParams:
     __slots__ = ("names", "defaults", "positional")
 
     def __init__(self, fn: Callable[..., Any], bound: Mapping[str, Any], *, max_positional: int) -> None:
-        sig = inspect.signature(fn)
-        self.positional = sum(
-            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-            for p in sig.parameters.values()
-        )
+        label = getattr(fn, "__name__", repr(fn))
+        params = list(inspect.signature(fn).parameters.values())
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        # data and ctx are passed positionally: required ones, and a `ctx` even with a default
+        slots = [p for p in positional if p.default is p.empty or p.name == "ctx"]
+        self.positional = len(slots)
         if self.positional > max_positional:
             raise ExperimentDefinitionError(
-                f"{fn.__qualname__} takes {self.positional} positional parameters; at most "
-                f"{max_positional} are allowed (make the others keyword-only, after `*`)"
+                f"{label} takes {self.positional} positional parameters; at most {max_positional} are "
+                "allowed (make the others keyword-only, after `*`)"
             )
+        if max_positional == 2 and self.positional == 0:
+            raise ExperimentDefinitionError(f"step {label} must take the data as its first parameter: "
+                                            f"def {label}(data, ctx, *, ...)")
         self.defaults: dict[str, Any] = {
-            p.name: p.default
-            for p in sig.parameters.values()
-            if p.kind == p.KEYWORD_ONLY or (p.kind == p.POSITIONAL_OR_KEYWORD and p.default is not p.empty)
+            p.name: p.default for p in params
+            if p not in slots and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
         }
         self.names = tuple(self.defaults)
         for key in bound:
             if key not in self.defaults:
                 raise ExperimentDefinitionError(
-                    f"{fn.__qualname__} has no keyword parameter {key!r}{suggest(key, self.names)}; "
+                    f"{label} has no keyword parameter {key!r}{suggest(key, self.names)}; "
                     f"its parameters: {', '.join(self.names) or 'none'}"
                 )
         self.defaults.update(bound)

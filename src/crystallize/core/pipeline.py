@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, Protocol
 from crystallize.core.context import FrozenContext
 from crystallize.core.exceptions import ExperimentDefinitionError, InvalidPipelineOutput, PipelineExecutionError
 from crystallize.core.fingerprint import hash_value
+from crystallize.core.jsonable import to_jsonable
 from crystallize.core.pipeline_step import PipelineStep, StepFactory
 
 __all__ = ["NULL_CACHE", "CacheLookup", "Pipeline", "StepCache", "StepRecord"]
@@ -131,7 +132,7 @@ class Pipeline:
                     data, status, key = step(data, ctx), None, None
             except Exception as exc:  # noqa: BLE001 - wrapped with the step's name
                 raise PipelineExecutionError(step.name, index, exc) from exc
-            records.append(StepRecord(step.name, index, step.step_hash, step.resolved_params(ctx),
+            records.append(StepRecord(step.name, index, step.step_hash, to_jsonable(step.resolved_params(ctx)),
                                       clock() - start, status, key))
         if not isinstance(data, Mapping):
             raise InvalidPipelineOutput(self.steps[-1].name, data)

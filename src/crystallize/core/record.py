@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["RunError", "RunRecord", "RunStatus"]
+from crystallize.core.jsonable import to_jsonable
+from crystallize.core.pipeline import StepRecord
+
+__all__ = ["RunError", "RunRecord", "RunStatus", "to_jsonable"]
 
 RunStatus = Literal["ok", "failed", "timeout"]
 
@@ -31,25 +34,6 @@ class RunError:
     def __str__(self) -> str:
         where = f" in step {self.step!r}" if self.step else ""
         return f"{self.condition}/{self.replicate}{where}: {self.type}: {self.message}"
-
-
-def _jsonable(value: Any) -> Any:
-    """Metric and parameter values as JSON-friendly Python objects."""
-    if isinstance(value, (str, bool, int)) or value is None:
-        return value
-    if isinstance(value, float):
-        return value
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", 1) == 0:
-        return item()
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return repr(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +67,10 @@ class RunRecord:
         """A JSON-ready dict (metric values converted to plain Python)."""
         return {
             "condition": self.condition, "replicate": self.replicate, "seed": self.seed,
-            "status": self.status, "metrics": {k: _jsonable(v) for k, v in self.metrics.items()},
+            "status": self.status, "metrics": {k: to_jsonable(v) for k, v in self.metrics.items()},
             "error": self.error.as_dict() if self.error else None, "duration": self.duration,
             "started": self.started, "host": self.host,
-            "params": {k: _jsonable(v) for k, v in self.params.items()},
+            "params": {k: to_jsonable(v) for k, v in self.params.items()},
             "steps": [s.as_dict() if hasattr(s, "as_dict") else s for s in self.steps],
             "artifacts": list(self.artifacts),
         }
@@ -100,7 +84,8 @@ class RunRecord:
             status=data["status"], metrics=dict(data.get("metrics") or {}),
             error=RunError(**error) if error else None, duration=float(data.get("duration", 0.0)),
             started=float(data.get("started", 0.0)), host=data.get("host", ""),
-            params=dict(data.get("params") or {}), steps=tuple(data.get("steps") or ()),
+            params=dict(data.get("params") or {}),
+            steps=tuple(StepRecord(**s) if isinstance(s, Mapping) else s for s in data.get("steps") or ()),
             artifacts=tuple(data.get("artifacts") or ()),
         )
 

@@ -115,14 +115,16 @@ class Result:
         for v in self.verdicts:
             effect = effect_size if effect_size is not None else v.effect_size
             paired = v.n_pairs is not None
-            alternative = {"increase": "greater", "decrease": "less"}.get(str(v.direction), "two-sided")
-            if alternative == "less" and effect is not None:
-                effect = -effect
+            alternative = str(v.details.get("alternative", "two-sided"))
             needed = None
-            if effect is not None and effect != 0 and v.effect_size_name in (None, "hedges_g", "cohens_dz", "d_z"):
-                needed = required_replicates(abs(effect) if alternative == "two-sided" else effect,
-                                             alpha=v.alpha, power=power, paired=paired,
-                                             alternative=alternative)  # type: ignore[arg-type]
+            usable = v.effect_size_name in (None, "hedges_g", "cohens_dz") and v.direction not in ("equal", "no_worse")
+            if effect is not None and effect != 0 and usable:
+                try:
+                    needed = required_replicates(abs(effect) if alternative == "two-sided" else effect,
+                                                 alpha=v.alpha, power=power, paired=paired,
+                                                 alternative=alternative)  # type: ignore[arg-type]
+                except ValueError:  # an effect in the direction the one-sided test cannot detect
+                    needed = None
             rows.append({"hypothesis": v.hypothesis, "treatment": v.treatment, "effect_size": effect,
                          "effect_size_name": v.effect_size_name, "power": power,
                          "replicates_used": v.n_pairs if paired else min(v.n_baseline, v.n_treatment),

@@ -23,7 +23,7 @@ from crystallize.core.datasource import DataSource
 from crystallize.core.exceptions import InvalidPipelineOutput, PipelineExecutionError
 from crystallize.core.pipeline import NULL_CACHE, Pipeline, StepCache
 from crystallize.core.plan import BASELINE, RunSpec
-from crystallize.core.record import RunError, RunRecord
+from crystallize.core.record import RunError, RunRecord, to_jsonable
 from crystallize.core.treatment import Treatment
 
 __all__ = ["RunTask", "seed_globals"]
@@ -58,7 +58,11 @@ class RunTask:
             {"replicate": spec.replicate, "condition": spec.condition, "seed": spec.seed}, seed=spec.seed
         )
         if spec.condition != BASELINE:
-            self.treatments[spec.condition].apply(ctx)
+            treatment = self.treatments[spec.condition]
+            if treatment.values is None:  # a function may draw from the global generators
+                seed_globals(spec.seed)
+            treatment.apply(ctx)
+            ctx.reset_rng()  # every condition's steps start from the same random state
         if self.artifacts is not None:
             ctx.artifacts = self.artifacts(spec)
         return ctx
@@ -70,7 +74,7 @@ class RunTask:
         params: Mapping[str, Any] = {}
         try:
             ctx = self.context_for(spec)
-            params = {k: v for k, v in ctx.as_dict().items() if k not in RESERVED_KEYS}
+            params = {k: to_jsonable(v) for k, v in ctx.as_dict().items() if k not in RESERVED_KEYS}
             seed_globals(spec.seed)
             step = "datasource"
             data = self.datasource.fetch(ctx)

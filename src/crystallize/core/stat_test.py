@@ -50,13 +50,15 @@ class StatisticalTest(ABC):
     """
 
     name: ClassVar[str] = ""
+    #: Subclasses that do not call ``super().__init__`` still have an alternative.
+    alternative: Alternative = "two-sided"
     paired: ClassVar[bool] = False
     min_samples: ClassVar[int] = 2
 
     def __init__(self, alternative: Alternative = "two-sided") -> None:
         if alternative not in ALTERNATIVES:
             raise ValueError(f"alternative={alternative!r} is not one of {ALTERNATIVES}")
-        self.alternative: Alternative = alternative
+        self.alternative = alternative
 
     @property
     def test_name(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -17,6 +18,14 @@ __all__ = ["RESERVED_CONDITIONS", "Treatment"]
 RESERVED_CONDITIONS: frozenset[str] = frozenset({"baseline", "hypothesis"})
 
 
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), frozenset)
+
+
+def _fresh(value: Any) -> Any:
+    """A private copy of a mutable value, so no run can change another run's input."""
+    return value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Treatment:
     """A named change to the context, applied before every run of its condition.
@@ -24,7 +33,8 @@ class Treatment:
     Args:
         name: the condition's name in results.
         apply_fn: ``fn(ctx)`` that adds keys to the context, or a mapping of
-            keys to values.
+            keys to values (each run gets its own copy of mutable values; a
+            function should likewise create fresh objects).
 
     Examples:
         >>> Treatment("high_lr", {"learning_rate": 0.01})
@@ -64,7 +74,7 @@ class Treatment:
                 for key, value in self.apply_fn.items():
                     if key in RESERVED_KEYS:
                         raise ContextMutationError(key, treatment=self.name, reason="this key is reserved")
-                    ctx[key] = value
+                    ctx[key] = _fresh(value)
             else:
                 self.apply_fn(ctx)
         finally:

@@ -26,6 +26,11 @@ __all__ = ["paired_ttest", "student_ttest", "welch_ttest"]
 TKind = Literal["welch", "student", "paired"]
 
 
+def _exact_mean(x: FloatArray) -> float:
+    """The mean, exact for constant samples (``np.mean`` rounds differently with n)."""
+    return float(x[0]) if x.size and np.ptp(x) == 0.0 else float(np.mean(x))
+
+
 def difference_se_df(b: FloatArray, t: FloatArray, kind: TKind) -> tuple[float, float, float]:
     """Return the mean difference (treatment minus baseline), its standard error and df."""
     if kind == "paired":
@@ -34,7 +39,7 @@ def difference_se_df(b: FloatArray, t: FloatArray, kind: TKind) -> tuple[float, 
         return float(np.mean(d)), math.sqrt(sample_var(d) / n), float(n - 1)
     nb, nt = b.size, t.size
     vb, vt = sample_var(b), sample_var(t)
-    diff = float(np.mean(t) - np.mean(b))
+    diff = _exact_mean(t) - _exact_mean(b)
     if kind == "student":
         df = float(nb + nt - 2)
         sp2 = ((nb - 1) * vb + (nt - 1) * vt) / df

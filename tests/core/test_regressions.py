@@ -1,0 +1,134 @@
+"""Behaviour a careful user relies on, each pinned after it was found wanting."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from crystallize import (
+    Experiment,
+    ExperimentDefinitionError,
+    FrozenContext,
+    Hypothesis,
+    PipelineStep,
+    Result,
+    StatisticalTest,
+    Treatment,
+    data_source,
+    pipeline_step,
+)
+from crystallize.core.stat_test import PairedTTest, WelchTTest
+
+from .conftest import NoiseSource
+
+
+class Draw(PipelineStep):
+    def __call__(self, data, ctx):
+        return {"x": float(ctx.rng.random()) + random.random(), "noise": ctx.get("noise", 0.0)}
+
+
+def test_constant_samples_of_different_sizes_are_not_significant():
+    verdict = Hypothesis("m", WelchTTest(), direction="decrease").evaluate([0.1] * 3, [0.1] * 5)
+    assert verdict.p_value == 1.0 and not verdict.significant and not verdict.accepted
+
+
+def test_a_treatment_drawing_random_numbers_keeps_runs_reproducible_and_paired():
+    def noisy(ctx):
+        ctx["noise"] = random.random() + float(ctx.rng.normal())
+
+    exp = Experiment(NoiseSource(), [Draw()], [Treatment("noisy", noisy)], replicates=3, seed=4)
+    first, second = exp.run(store=False), exp.run(store=False)
+    assert first.metrics == second.metrics
+    # the steps of both conditions see the same random state despite the treatment's draws
+    assert first.metrics["noisy"]["x"] == first.metrics["baseline"]["x"]
+
+
+def test_mutable_treatment_values_never_leak_between_runs():
+    class Grow(PipelineStep):
+        def __call__(self, data, ctx):
+            layers = ctx["layers"]
+            layers.append(1)
+            return {"n": float(len(layers))}
+
+    treatment = Treatment("t", {"layers": [64]})
+    exp = Experiment(NoiseSource(), [Grow()], [treatment], replicates=4, seed=0)
+    result = exp.run(store=False)
+    assert result.metrics["t"]["n"] == [2.0] * 4
+    assert treatment.values == {"layers": [64]}
+
+
+def test_json_round_trip_gives_an_equal_result():
+    @pipeline_step
+    def shape(data, ctx, *, dims=(1, 2)):
+        return {"v": float(sum(dims)) + float(ctx.rng.random())}
+
+    exp = Experiment(NoiseSource(), [shape()], [Treatment("big", {"dims": (3, 4)})],
+                     Hypothesis("v", PairedTTest()), replicates=3, seed=1)
+    result = exp.run(store=False)
+    again = Result.from_json(result.to_json())
+    assert again.records == result.records
+    assert again.verdicts == result.verdicts
+
+
+def test_equivalence_verdicts_come_from_tost_alone():
+    from statsmodels.stats.weightstats import ttost_paired
+
+    base = [1.00, 1.02, 0.98, 1.01, 0.99, 1.00, 1.03, 0.97]
+    treat = [1.01, 1.01, 0.99, 1.00, 1.00, 1.01, 1.02, 0.98]
+    verdict = Hypothesis("m", PairedTTest(), direction="equal", margin=0.05).evaluate(base, treat)
+    # reference: statsmodels ttost_paired(treat, base, -0.05, 0.05)[0]
+    assert verdict.p_value == pytest.approx(ttost_paired(np.array(treat), np.array(base), -0.05, 0.05)[0], rel=1e-9)
+    assert verdict.test == "tost" and verdict.margin == 0.05 and verdict.accepted
+    assert verdict.details["confidence_level"] == pytest.approx(0.90)
+
+
+def test_relative_margin_with_zero_baseline_mean_is_defined():
+    verdict = Hypothesis("m", PairedTTest(), direction="equal", margin=0.1, margin_relative=True).evaluate(
+        [1.0, -1.0, 0.5, -0.5], [1.1, -0.9, 0.4, -0.6])
+    assert verdict.p_value == 1.0 and not verdict.accepted and "cannot be tested" in verdict.notes[-1]
+
+
+def test_a_user_test_without_super_init_works_in_experiments():
+    class Mine(StatisticalTest):
+        def __init__(self) -> None:
+            self.threshold = 0.5
+
+        def run(self, baseline: Sequence[float], treatment: Sequence[float], *, alpha: float = 0.05
+                ) -> Mapping[str, Any]:
+            return {"p_value": 0.01, "significant": True}
+
+    exp = Experiment(NoiseSource(), [Draw()], [Treatment("t", {"a": 1})], Hypothesis("x", Mine()),
+                     replicates=2, seed=0)
+    assert exp.run(store=False).hypotheses[0].p_value == 0.01
+
+
+def test_ctx_parameter_with_a_default_still_receives_the_context():
+    @pipeline_step
+    def step(data, ctx=None, *, k=1):
+        return {"replicate": float(ctx["replicate"]), "k": float(k)}
+
+    @data_source
+    def source(ctx=None):
+        return ctx["seed"]
+
+    assert step().params == {"k": 1}
+    assert step()(0, FrozenContext({"replicate": 3}))["replicate"] == 3.0
+    assert source().fetch(FrozenContext({"seed": 9})) == 9
+
+
+def test_direction_contradicting_the_alternative_is_refused():
+    with pytest.raises(ExperimentDefinitionError, match="contradicts the test's alternative='less'"):
+        Hypothesis("m", WelchTTest(alternative="less"), direction="increase")
+
+
+def test_a_step_without_a_data_parameter_is_refused_at_definition():
+    @pipeline_step
+    def nothing():
+        return {}
+
+    with pytest.raises(ExperimentDefinitionError, match=r"must take the data as its first parameter"):
+        nothing()
