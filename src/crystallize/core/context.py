@@ -129,13 +129,13 @@ class FrozenContext:
         raise ContextMutationError(key, treatment=self._writer, reason="keys cannot be removed")
 
     # -- lifecycle (used by the framework) ----------------------------------
-    def open_for(self, writer: str, protected: frozenset[str] = RESERVED_KEYS) -> FrozenContext:
+    def _open_for(self, writer: str, protected: frozenset[str] = RESERVED_KEYS) -> FrozenContext:
         """Allow ``writer`` (a treatment) to set any key but ``protected``."""
         self._protected = protected
         self._writer = writer
         return self
 
-    def freeze(self) -> FrozenContext:
+    def _freeze(self) -> FrozenContext:
         """Forbid changes to every existing key from now on."""
         self._protected = None
         self._writer = None

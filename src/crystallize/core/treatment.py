@@ -68,7 +68,7 @@ class Treatment:
         Raises:
             ContextMutationError: the treatment wrote a reserved key.
         """
-        ctx.open_for(self.name)
+        ctx._open_for(self.name)  # noqa: SLF001 - treatments are the one writer
         try:
             if isinstance(self.apply_fn, Mapping):
                 for key, value in self.apply_fn.items():
@@ -78,7 +78,7 @@ class Treatment:
             else:
                 self.apply_fn(ctx)
         finally:
-            ctx.freeze()
+            ctx._freeze()  # noqa: SLF001
 
     @property
     def fingerprint(self) -> str:
