@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_BASE): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[examples]"
+	$(BIN)/python -m pip install --quiet -e ".[examples,report]"
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python

@@ -11,7 +11,8 @@ Conditions:
     more_components   PCA to 32 components            (should help)
     less_regularised  C=10 instead of C=1             (should not matter much)
 
-Run it with ``make demo`` or ``python examples/quickstart/experiment.py``.
+Run it with ``make demo`` or ``python examples/quickstart/experiment.py``; it
+prints the summary and writes a self-contained HTML report.
 """
 
 from __future__ import annotations
@@ -78,5 +79,10 @@ experiment = Experiment(
 )
 
 if __name__ == "__main__":
-    result = experiment.run()
+    from crystallize.report import write_report
+
+    result = experiment.run()  # recorded in ./.crystallize/store.db as each run finishes
     print(result)
+    report = write_report(result, f".crystallize/report-{result.run_id}.html")
+    print(f"\nrun id {result.run_id} · HTML report: {report}")
+    print(f"again later: crystallize show {result.run_id} · crystallize report {result.run_id} -o report.html")
