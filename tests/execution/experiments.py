@@ -7,8 +7,10 @@ by value.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
+import signal
 import time
 from typing import Any
 
@@ -41,6 +43,11 @@ class Misbehave(PipelineStep):
         if replicate in ctx.get("die_at", ()):
             if os.getpid() == ctx["home_pid"]:
                 raise RuntimeError("refusing to kill the test process: run this on a process backend")
+            how = ctx.get("die_how", "exit")
+            if how == "segv":
+                ctypes.string_at(0)  # a crash in native code
+            elif how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)  # what the out-of-memory killer does
             os._exit(3)
         if replicate in ctx.get("sleep_at", ()):
             time.sleep(ctx.get("sleep_for", 60.0))

@@ -60,6 +60,32 @@ def test_a_dying_worker_fails_only_its_run_and_is_replaced(reference, no_orphans
     assert len(result.records) == 8 * 4
 
 
+@pytest.mark.parametrize(("how", "said"), [("segv", "killed by SIGSEGV"),
+                                           ("kill", "killed by SIGKILL (e.g. the out-of-memory killer)")])
+def test_a_crash_or_a_kill_is_reported_with_its_signal(reference, how, said, no_orphans):
+    result = make(replicates=4, die_at=(0, 3), die_how=how).run(backend="processes", workers=2, store=False,
+                                                                progress=False)
+    bad = sorted((r.key, r.error.type, said in r.error.message) for r in result.records if not r.ok)
+    assert bad == [("broken/0", "WorkerDied", True), ("broken/3", "WorkerDied", True)]
+    assert sum(r.ok for r in result.records) == 14
+
+
+def test_a_real_sigint_while_waiting_stops_cleanly(no_orphans):
+    import signal
+    import threading
+
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        result = make(replicates=40, sleep_at=tuple(range(40)), sleep_for=0.2).run(
+            backend="processes", workers=2, store=False, progress=False)
+    finally:
+        timer.cancel()
+    assert result.interrupted
+    assert 0 < len(result.records) < 160
+    assert all(r.ok for r in result.records)
+
+
 def test_timeout_kills_the_run_and_replaces_the_worker(no_orphans):
     experiment = make(replicates=4, sleep_at=(1,), sleep_for=30.0)
     result = experiment.run(backend="processes", workers=2, timeout=2.0, store=False, progress=False)

@@ -48,12 +48,17 @@ def test_bad_worker_counts_are_refused(workers):
         resolve_backend("threads", workers)
 
 
+def hide(monkeypatch, name: str, module: str) -> None:
+    """Make ``import <module>`` fail, as if the extra were not installed."""
+    monkeypatch.setitem(sys.modules, module, None)
+    for cached in [m for m in sys.modules if m.startswith(f"crystallize.execution.{name}")]:
+        monkeypatch.delitem(sys.modules, cached)
+
+
 @pytest.mark.parametrize(("name", "module", "package"), [
     ("dask", "distributed", "Dask's distributed scheduler"), ("ray", "ray", "Ray")])
 def test_a_missing_extra_fails_at_once_naming_the_install_command(monkeypatch, name, module, package):
-    monkeypatch.setitem(sys.modules, module, None)  # makes `import <module>` raise ImportError
-    for cached in [m for m in sys.modules if m.startswith(f"crystallize.execution.{name}")]:
-        monkeypatch.delitem(sys.modules, cached)
+    hide(monkeypatch, name, module)
     with pytest.raises(MissingExtraError) as info:
         resolve_backend(name, 2)
     assert str(info.value) == (f'backend="{name}" needs {package}, which is not installed; '
@@ -64,7 +69,7 @@ def test_a_missing_extra_fails_at_once_naming_the_install_command(monkeypatch, n
 def test_a_missing_extra_stops_the_experiment_before_any_run(monkeypatch):
     from .experiments import Stopper, make
 
-    monkeypatch.setitem(sys.modules, "ray", None)
+    hide(monkeypatch, "ray", "ray")
     seen = Stopper(after=10**6)
     with pytest.raises(MissingExtraError):
         make().run(backend="ray", store=False, progress=False, callbacks=[seen])
