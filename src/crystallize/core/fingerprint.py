@@ -56,9 +56,18 @@ def _target(obj: Any) -> Any:
     return target
 
 
+def _names_and_constants(code: types.CodeType) -> bytes:
+    consts = [_names_and_constants(c) if isinstance(c, types.CodeType) else repr(c).encode() for c in code.co_consts]
+    return b"\0".join([repr(code.co_names).encode(), repr(code.co_varnames).encode(), *consts])
+
+
 def _own_code(target: Any) -> bytes:
     try:
-        return inspect.getsource(target).encode()
+        source = inspect.getsource(target).encode()
+        if getattr(target, "__name__", "") == "<lambda>":
+            # the source is the whole line, which may hold several lambdas: tell them apart
+            source += _names_and_constants(target.__code__)
+        return source
     except (OSError, TypeError):
         code = getattr(target, "__code__", None)
         return _code_bytes(code) if code is not None else repr(target).encode()
