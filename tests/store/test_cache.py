@@ -101,7 +101,7 @@ def test_a_second_run_hits_the_cache_and_records_hit_and_key(store_path, log_dir
     assert all(len(r.steps[0].cache_key) == 40 for r in first.records)
     assert second.records[0].steps[1].cache is None  # not cacheable
     loaded = open_store(store_path).load_records(second.run_id)
-    assert [s["cache"] for r in loaded for s in r.steps[:1]] == ["hit"] * 3
+    assert [r.steps[0].cache for r in loaded] == ["hit"] * 3
 
 
 def test_a_treatment_that_changes_a_value_the_step_reads_never_gets_another_conditions_output(store_path, log_dir):

@@ -23,6 +23,7 @@ def test_load_result_equals_the_result_the_run_returned(store_path, log_dir):
     assert (loaded.run_id, loaded.interrupted, loaded.name, loaded.conditions) == \
         (result.run_id, False, "shift", ("baseline", "shifted"))
     assert [r.as_dict() for r in loaded.records] == [r.as_dict() for r in result.records]
+    assert loaded.records == result.records
     assert Result.load(result.run_id[:6], store=store_path).metrics == result.metrics
 
 

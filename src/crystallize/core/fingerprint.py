@@ -24,7 +24,7 @@ def _default(obj: Any) -> Any:
     item = getattr(obj, "tolist", None)
     if callable(item):
         return item()
-    if type(obj).__repr__ is object.__repr__:  # the default repr holds a memory address
+    if type(obj).__repr__ is object.__repr__:  # type: ignore[comparison-overlap]  # repr with an address
         return {"__type__": f"{type(obj).__module__}.{type(obj).__qualname__}", **params_of(obj)}
     return repr(obj)
 

@@ -135,7 +135,7 @@ class FileStepCache:
         digest = new_digest()
         digest.update(stable_json([_VERSION, step.name, step.code_fingerprint, step.params]).encode())
         feed(digest, data)
-        return digest.hexdigest()
+        return str(digest.hexdigest())
 
     @staticmethod
     def _key(base: str, variant: _Variant, values: dict[str, Any], absent: set[str],
@@ -152,7 +152,7 @@ class FileStepCache:
             digest.update(b"\0rng " + stable_json(rng_state).encode())
         if variant.global_rng and global_rng is not None:
             feed(digest, global_rng)
-        return digest.hexdigest()
+        return str(digest.hexdigest())
 
     def _variants(self, base: str) -> list[_Variant]:
         try:

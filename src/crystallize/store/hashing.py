@@ -67,4 +67,4 @@ def hash_data(value: Any) -> str:
     """
     digest = new_digest()
     feed(digest, value)
-    return digest.hexdigest()
+    return str(digest.hexdigest())

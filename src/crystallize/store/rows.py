@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from crystallize.core.pipeline import StepRecord
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.verdict import Verdict
 
@@ -57,6 +58,13 @@ def _step(step: Any) -> Any:
     return as_dict() if as_dict is not None else step
 
 
+def _step_record(data: Any) -> Any:
+    try:
+        return StepRecord(**data)
+    except TypeError:  # written by another version: keep the mapping
+        return data
+
+
 def run_row(run_id: str, record: RunRecord) -> tuple[Any, ...]:
     """The ``runs`` row of ``record`` (parameters for :data:`UPSERT_RUN`)."""
     error = record.error
@@ -78,7 +86,8 @@ def record_from_row(row: Sequence[Any]) -> RunRecord:
     return RunRecord(
         condition, int(replicate), int(seed), status, json.loads(metrics),
         RunError(**json.loads(error)) if error else None, float(duration), float(started), host,
-        json.loads(params), tuple(json.loads(steps)), tuple(json.loads(artifacts)) if artifacts else (),
+        json.loads(params), tuple(_step_record(s) for s in json.loads(steps)),
+        tuple(json.loads(artifacts)) if artifacts else (),
     )
 
 
