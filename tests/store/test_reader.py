@@ -51,6 +51,7 @@ def test_experiment_runs_are_listed_newest_first_with_counts_and_verdicts(store_
     assert a.verdicts == 1 and a.verdict_summary == f"{a.accepted} of 1 accepted"
     assert a.as_dict()["verdict_summary"] == a.verdict_summary and a.as_dict()["conditions"] == ["baseline", "shifted"]
     assert [r.id for r in store.experiment_runs("a")] == [third.run_id, first.run_id]
+    assert store.experiment_run(second.run_id[:8]) == b
     experiments = store.experiments()
     assert len(experiments) == 3 and {e.name for e in experiments} == {"a", "b"}
     assert {e.fingerprint for e in experiments} == {first.provenance["fingerprint"],

@@ -122,8 +122,12 @@ def _feed(target: Any, module: str | None, digest: Any, seen: set[int]) -> None:
     seen.add(id(target))
     digest.update(_own_code(target))
     for name, value in _dependencies(target, module):
-        value = inspect.unwrap(value) if callable(value) else value
-        if isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == module:
+        try:
+            value = inspect.unwrap(value) if callable(value) else value
+            ours = isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == module
+        except Exception:  # noqa: BLE001 - an exotic object (a mock, a proxy): not code of this module
+            continue
+        if ours:
             digest.update(b"\0uses " + name.encode() + b"\0")
             _feed(value, module, digest, seen)
         elif isinstance(value, _CONSTANT_TYPES) or (

@@ -139,10 +139,22 @@ class Store:
     def experiment_runs(self, name: str | None = None) -> list[ExperimentRunInfo]:
         """Every experiment run (of experiment ``name`` if given), newest first."""
         where, params = ("WHERE r.name = ? ", (name,)) if name is not None else ("", ())
-        rows = self._rows(_LIST + where + "ORDER BY r.started DESC, r.rowid DESC", params)
+        return self._infos(_LIST + where + "ORDER BY r.started DESC, r.rowid DESC", params)
+
+    def _infos(self, sql: str, params: tuple[Any, ...]) -> list[ExperimentRunInfo]:
+        rows = self._rows(sql, params)
         return [ExperimentRunInfo(rid, rname, fp, status, float(started), None if fin is None else float(fin),
                                   int(seed), int(reps), tuple(json.loads(conds)), int(ok), int(bad), int(nv), int(na))
                 for rid, rname, fp, status, started, fin, seed, reps, conds, ok, bad, nv, na in rows]
+
+    def experiment_run(self, run_id: str) -> ExperimentRunInfo:
+        """The listing entry of one experiment run (``run_id`` may be a unique prefix).
+
+        Raises:
+            RunIdError: ``run_id`` names no experiment run, or several.
+        """
+        rid = self.resolve_run_id(run_id)
+        return self._infos(_LIST + "WHERE r.id = ?", (rid,))[0]
 
     def resolve_run_id(self, prefix: str) -> str:
         """The full id of the experiment run that ``prefix`` starts.
