@@ -176,3 +176,27 @@ def test_a_drawn_seed_with_another_definition_reports_the_change_but_not_the_see
     make(log_dir, seed=None).run(store=store_path, progress=False)
     message = _changed(store_path, log_dir, seed=None, amount=3.0)
     assert "the params of step 'Shift'" in message and "seed" not in message.split("\n", 1)[1]
+
+
+def test_describe_changes_names_steps_data_sources_and_cacheability():
+    from crystallize.store.resume import describe_changes
+
+    old = {"seed": 1, "datasource": {"name": "A", "params": {}, "code": "c1"},
+           "steps": [{"name": "s", "params": {"k": 1}, "code": "x", "cacheable": False}],
+           "treatments": [{"name": "t", "code": "f1"}, {"name": "u", "values": {"a": 1}}]}
+    new = {"seed": 1, "datasource": {"name": "A", "params": {}, "code": "c2"},
+           "steps": [{"name": "s", "params": {"k": 1, "j": 2}, "code": "x", "cacheable": True}],
+           "treatments": [{"name": "t", "code": "f2"}, {"name": "u", "values": {"a": 1}}]}
+    assert describe_changes(old, new) == [
+        "the code of the data source 'A' changed",
+        "the params of step 's' (#0) changed (j added (2))",
+        "step 's' (#0) was made cacheable",
+        "treatment 't' changed (its function's code or its values)",
+    ]
+    renamed = {**new, "datasource": {"name": "B"}, "steps": [{"name": "s"}, {"name": "r"}],
+               "treatments": list(reversed(old["treatments"]))}
+    assert describe_changes(old, renamed) == [
+        "the data source changed: 'A' -> 'B'",
+        "the pipeline's steps changed: ['s'] -> ['s', 'r']",
+        "the treatments' order changed: ['t', 'u'] -> ['u', 't']",
+    ]
