@@ -351,3 +351,13 @@ def test_concurrent_writers_never_leave_a_torn_entry(tmp_path):
     assert found.hit and hits > 0
     np.testing.assert_array_equal(found.value, ARRAY)
     assert not [p for p in Path(root).rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_cache_that_cannot_be_written_never_fails_the_run(tmp_path, log_dir, caplog):
+    store_path = tmp_path / "store"
+    store_path.mkdir()
+    (store_path / "cache").write_text("a file where the cache folder should be")
+    with caplog.at_level(logging.WARNING, logger="crystallize"):
+        result = _store_experiment(log_dir, [Plain(str(log_dir)), Report()]).run(store=store_path, progress=False)
+    assert result.errors == {} and [r.steps[0].cache for r in result.records] == ["miss"] * 3
+    assert "is not cached: cannot write" in caplog.text

@@ -245,9 +245,14 @@ class FileStepCache:
             _warn_once(pending.step, f"the output of step {pending.step!r} is not cached: {exc}")
             return None
         entry_path = self._path(key, ".entry")
-        self._folder(entry_path)
-        atomic_write(entry_path, _HEADER.pack(_MAGIC, zlib.crc32(payload), len(payload)), payload)
-        self._remember(pending.base, variant)
+        try:
+            self._folder(entry_path)
+            atomic_write(entry_path, _HEADER.pack(_MAGIC, zlib.crc32(payload), len(payload)), payload)
+            self._remember(pending.base, variant)
+        except OSError as exc:  # a full disk or a read-only folder never fails the run
+            _warn_once(pending.step, f"the output of step {pending.step!r} is not cached: cannot write "
+                                     f"{entry_path}: {exc}")
+            return None
         return key
 
     def _remember(self, base: str, variant: _Variant) -> None:
