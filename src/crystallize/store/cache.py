@@ -241,7 +241,7 @@ class FileStepCache:
             payload = pickle.dumps((value, dict(view.writes),
                                     view._inner.rng.bit_generator.state if variant.rng else None,
                                     after if global_changed else None), protocol=5)
-        except (UnhashableError, pickle.PicklingError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever pickling raises: not cacheable
             _warn_once(pending.step, f"the output of step {pending.step!r} is not cached: {exc}")
             return None
         entry_path = self._path(key, ".entry")
