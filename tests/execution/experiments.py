@@ -33,6 +33,19 @@ class RngNoise(DataSource):
         return ctx.rng.random(3).tolist()
 
 
+class CountingSource(RngNoise):
+    """Appends the pid of every process that unpickles it to ``log``: shows how
+    often the experiment definition crosses to a worker."""
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        with open(self.log, "a") as out:
+            out.write(f"{os.getpid()}\n")
+
+
 class Misbehave(PipelineStep):
     """Fails, dies, sleeps or interrupts on the replicates a treatment names."""
 
@@ -63,7 +76,7 @@ class Score(PipelineStep):
         return {"score": float(sum(data)) + ctx.get("shift", 0.0), "draws": list(data), "pid": os.getpid()}
 
 
-def make(*, source: str = "global", replicates: int = 8, seed: int = 11, **behaviour: Any) -> Experiment:
+def make(*, source: Any = "global", replicates: int = 8, seed: int = 11, **behaviour: Any) -> Experiment:
     """An experiment with a lambda treatment, a closure treatment and, if
     given, a ``broken`` treatment whose context holds ``behaviour``."""
     offset = 0.25
@@ -77,7 +90,7 @@ def make(*, source: str = "global", replicates: int = 8, seed: int = 11, **behav
     if behaviour:
         treatments.append(Treatment("broken", behaviour))
     return Experiment(
-        datasource=GlobalNoise() if source == "global" else RngNoise(),
+        datasource={"global": GlobalNoise(), "rng": RngNoise()}.get(source, source),
         pipeline=Pipeline([Misbehave(), Score()]),
         treatments=treatments,
         replicates=replicates,

@@ -112,3 +112,15 @@ def test_an_experiment_the_workers_cannot_load_is_reported(dask_client):
             experiment.run(backend=dask_client, store=False, progress=False)
     finally:
         del sys.modules["only_here"]
+
+
+def test_the_experiment_crosses_to_each_worker_once(dask_client, tmp_path):
+    from .experiments import CountingSource
+
+    log = tmp_path / "unpickled.txt"
+    result = make(source=CountingSource(str(log)), replicates=60).run(backend=dask_client, store=False,
+                                                                       progress=False)
+    workers = {str(r.metrics["pid"]) for r in result.records}
+    unpickled = log.read_text().split()
+    assert len(unpickled) == len(set(unpickled))  # no process unpickled it twice
+    assert workers <= set(unpickled)

@@ -144,3 +144,14 @@ def test_an_executor_you_pass_is_used_and_left_open(factory):
         assert samples(result.records) == reference
         assert result.provenance["backend"] == f"executor:{type(executor).__name__}"
         assert executor.submit(pow, 2, 5).result() == 32  # still usable
+
+
+def test_the_experiment_crosses_to_each_worker_once(tmp_path, no_orphans):
+    from .experiments import CountingSource
+
+    log = tmp_path / "unpickled.txt"
+    result = make(source=CountingSource(str(log)), replicates=60).run(backend="processes", workers=2, store=False,
+                                                                       progress=False)
+    workers = {str(r.metrics["pid"]) for r in result.records}
+    assert len(workers) == 2
+    assert sorted(log.read_text().split()) == sorted(workers)  # once per worker, not once per run or batch

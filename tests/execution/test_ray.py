@@ -75,3 +75,15 @@ def test_ray_by_name_starts_a_local_ray_and_shuts_it_down(tmp_path):
                           env={**__import__("os").environ, "PYTHONPATH": str(root)})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "initialised after: False" in done.stdout
+
+
+def test_the_experiment_crosses_to_each_worker_once(ray_session, tmp_path):
+    from .experiments import CountingSource
+
+    log = tmp_path / "unpickled.txt"
+    result = make(source=CountingSource(str(log)), replicates=60).run(backend="ray", store=False,
+                                                                       progress=False)
+    workers = {str(r.metrics["pid"]) for r in result.records}
+    unpickled = log.read_text().split()
+    assert len(unpickled) == len(set(unpickled))  # no process unpickled it twice
+    assert workers <= set(unpickled)

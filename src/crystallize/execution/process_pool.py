@@ -153,10 +153,10 @@ class ProcessPool:
         """Batches that finished or lost their worker within ``timeout`` seconds."""
         busy = {w.conn: w for w in self._workers if w.held is not None or w.token is None}
         out: list[tuple[Hashable, Outcome]] = []
-        for conn in wait(list(busy), timeout):
-            worker = busy[conn]  # type: ignore[index]
+        for ready in wait(list(busy), timeout):
+            worker = busy[ready]  # type: ignore[index]
             try:
-                message = pickle.loads(conn.recv_bytes())  # noqa: S301 - from our own worker
+                message = pickle.loads(worker.conn.recv_bytes())  # noqa: S301 - from our own worker
             except (EOFError, OSError):
                 self._died(worker, out)
                 continue
