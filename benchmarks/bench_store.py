@@ -35,7 +35,7 @@ from crystallize.core.pipeline import Pipeline
 from crystallize.store import FileStepCache
 
 RUNS = 5_000
-REPEATS = 5
+REPEATS = 7
 OVERHEAD_TARGET_US = 15.0
 HIT_TARGET_MS = 2.0
 STEP_SECONDS = 0.020
