@@ -21,7 +21,7 @@ class ArtifactSink(Protocol):
 
     def save(self, name: str, obj: Any) -> str: ...
 
-    def load(self, name: str) -> Any: ...
+    def load(self, name: str, **where: Any) -> Any: ...
 
 
 class _NoArtifacts:
@@ -33,7 +33,7 @@ class _NoArtifacts:
             "with a store (the default) instead of store=False"
         )
 
-    def load(self, name: str) -> Any:
+    def load(self, name: str, **where: Any) -> Any:
         raise CrystallizeError(f"cannot load artifact {name!r}: this run has no store")
 
 

@@ -175,7 +175,8 @@ class Experiment:
         """Hash of everything that decides the runs' numbers: data source, steps,
         treatments and seed (not the replicate count, so an experiment can grow)."""
         d = self.definition()
-        return hash_value([d["seed"], d["datasource"], d["steps"], d["treatments"]])
+        steps = [{k: v for k, v in s.items() if k != "cacheable"} for s in d["steps"]]
+        return hash_value([d["seed"], d["datasource"], steps, d["treatments"]])
 
     def provenance(self) -> dict[str, Any]:
         """Definition, fingerprint, seeds, environment and git state."""
