@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, overload
 
-from crystallize.core.fingerprint import code_fingerprint, hash_value, params_of
-from crystallize.core.injection import KeywordParams, _expose_for_pickle
+from crystallize.core.component import Component, FunctionComponent, FunctionFactory
 
 __all__ = ["FunctionStep", "PipelineStep", "StepFactory", "pipeline_step"]
 
 
-class PipelineStep(ABC):
+class PipelineStep(Component, ABC):
     """One stage of a pipeline.
 
     Subclass it and implement ``__call__(data, ctx)``, or decorate a function
@@ -31,16 +29,6 @@ class PipelineStep(ABC):
     def __call__(self, data: Any, ctx: Any) -> Any:
         """Transform ``data`` for the run described by ``ctx``."""
 
-    @property
-    def name(self) -> str:
-        """The step's name in provenance and errors."""
-        return type(self).__name__
-
-    @property
-    def params(self) -> Mapping[str, Any]:
-        """Parameters that identify this step (default: public attributes)."""
-        return params_of(self)
-
     def resolved_params(self, ctx: Any) -> Mapping[str, Any]:
         """The parameters in effect for one run (default: :attr:`params`)."""
         del ctx
@@ -51,37 +39,20 @@ class PipelineStep(ABC):
         """Whether this instance's output may be cached."""
         return self.cacheable
 
-    @functools.cached_property
-    def code_fingerprint(self) -> str:
-        """Hash of the code that implements the step."""
-        return code_fingerprint(self)
-
     @property
     def step_hash(self) -> str:
         """Hash of name, params and code: equal hashes mean the same step."""
-        return hash_value([self.name, self.params, self.code_fingerprint])
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{self.name}({args})"
+        return self.identity_hash
 
 
-class FunctionStep(PipelineStep):
+class FunctionStep(FunctionComponent, PipelineStep):
     """A step made from a function by :func:`pipeline_step`."""
 
+    max_positional = 2
+
     def __init__(self, fn: Callable[..., Any], bound: Mapping[str, Any], cacheable: bool) -> None:
-        self.fn = fn
-        self._bound = dict(bound)
-        self._keywords = KeywordParams(fn, bound, max_positional=2)
+        super().__init__(fn, bound)
         self._cacheable = cacheable
-
-    @property
-    def name(self) -> str:
-        return self.fn.__name__
-
-    @property
-    def params(self) -> Mapping[str, Any]:
-        return self._keywords.static()
 
     @property
     def is_cacheable(self) -> bool:
@@ -90,28 +61,19 @@ class FunctionStep(PipelineStep):
     def resolved_params(self, ctx: Any) -> Mapping[str, Any]:
         return self._keywords.resolve(ctx)
 
-    @functools.cached_property
-    def code_fingerprint(self) -> str:
-        return code_fingerprint(self.fn)
-
     def __call__(self, data: Any, ctx: Any) -> Any:
-        kwargs = self._keywords.resolve(ctx)
-        if self._keywords.positional >= 2:
-            return self.fn(data, ctx, **kwargs)
-        return self.fn(data, **kwargs)
+        return self._invoke(ctx, data)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FunctionStep, (self.fn, self._bound, self._cacheable))
 
 
-class StepFactory:
+class StepFactory(FunctionFactory):
     """What :func:`pipeline_step` returns: call it (optionally with keyword
     overrides) to make a step; a pipeline also accepts it uncalled."""
 
     def __init__(self, fn: Callable[..., Any], cacheable: bool) -> None:
-        functools.update_wrapper(self, fn)
-        self.fn = fn
-        _expose_for_pickle(fn)
+        super().__init__(fn)
         self.cacheable = cacheable
 
     def __call__(self, **bound: Any) -> FunctionStep:

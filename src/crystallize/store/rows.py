@@ -9,9 +9,10 @@ SQLite client.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from crystallize.core.jsonable import to_jsonable
 from crystallize.core.pipeline import StepRecord
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.verdict import Verdict
@@ -34,23 +35,9 @@ UPSERT_RUN = (
 _EMPTY = "{}"
 
 
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "ndim", 1) == 0:
-        return item()
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return repr(value)
-
-
 def dumps(value: Any) -> str:
     """Compact JSON; NumPy values as plain numbers and lists, anything else by ``repr``."""
-    return json.dumps(value, default=_plain, separators=(",", ":"))
+    return json.dumps(value, default=to_jsonable, separators=(",", ":"))
 
 
 def _step(step: Any) -> Any:
