@@ -74,6 +74,6 @@ class FunctionFactory:
     """What a decorator returns: holds the function; calling it makes the part."""
 
     def __init__(self, fn: Callable[..., Any]) -> None:
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]  # a callable object wraps fn
         self.fn = fn
         _expose_for_pickle(fn)
