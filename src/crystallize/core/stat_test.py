@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -86,9 +86,15 @@ def _check_alpha(alpha: object) -> float:
 
 
 class _StatsTest(StatisticalTest):
-    """A built-in test: ``compute`` gives the typed result, ``run`` its mapping."""
+    """A built-in test: ``compute`` calls :attr:`_function`, ``run`` gives its mapping."""
 
-    @abstractmethod
+    #: The pure function of :mod:`crystallize.stats` that does the numbers.
+    _function: ClassVar[Callable[..., TestResult]]
+
+    def _options(self) -> dict[str, Any]:
+        """Keyword arguments passed to :attr:`_function` besides the samples and level."""
+        return {"alternative": self.alternative}
+
     def compute(
         self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
     ) -> TestResult:
@@ -97,6 +103,8 @@ class _StatsTest(StatisticalTest):
         Raises:
             ValueError: for fewer than ``min_samples`` on a side or non-finite values.
         """
+        function = type(self)._function
+        return function(baseline, treatment, confidence_level=confidence_level, **self._options())
 
     def run(
         self, baseline: Sequence[float], treatment: Sequence[float], *, alpha: float = 0.05
@@ -123,26 +131,14 @@ class WelchTTest(_StatsTest):
     """Welch's unequal-variance t-test on independent samples (two-sided by default)."""
 
     name = "welch_t"
-
-    def compute(
-        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
-    ) -> TestResult:
-        return _stats.welch_ttest(
-            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
-        )
+    _function = staticmethod(_stats.welch_ttest)
 
 
 class StudentTTest(_StatsTest):
     """Student's pooled-variance t-test on independent samples."""
 
     name = "student_t"
-
-    def compute(
-        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
-    ) -> TestResult:
-        return _stats.student_ttest(
-            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
-        )
+    _function = staticmethod(_stats.student_ttest)
 
 
 class PairedTTest(_StatsTest):
@@ -150,26 +146,14 @@ class PairedTTest(_StatsTest):
 
     name = "paired_t"
     paired = True
-
-    def compute(
-        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
-    ) -> TestResult:
-        return _stats.paired_ttest(
-            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
-        )
+    _function = staticmethod(_stats.paired_ttest)
 
 
 class MannWhitneyU(_StatsTest):
     """Mann-Whitney U rank test on independent samples."""
 
     name = "mann_whitney_u"
-
-    def compute(
-        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
-    ) -> TestResult:
-        return _stats.mann_whitney_u(
-            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
-        )
+    _function = staticmethod(_stats.mann_whitney_u)
 
 
 class WilcoxonSignedRank(_StatsTest):
@@ -177,13 +161,7 @@ class WilcoxonSignedRank(_StatsTest):
 
     name = "wilcoxon_signed_rank"
     paired = True
-
-    def compute(
-        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
-    ) -> TestResult:
-        return _stats.wilcoxon_signed_rank(
-            baseline, treatment, alternative=self.alternative, confidence_level=confidence_level
-        )
+    _function = staticmethod(_stats.wilcoxon_signed_rank)
 
 
 class PermutationTest(_StatsTest):
@@ -198,6 +176,7 @@ class PermutationTest(_StatsTest):
     """
 
     name = "permutation"
+    _function = staticmethod(_stats.permutation_test)
 
     def __init__(
         self,
@@ -218,18 +197,14 @@ class PermutationTest(_StatsTest):
         self.seed = int(seed)
         self._seed_sequence = np.random.SeedSequence(self.seed)
 
-    def compute(
-        self, baseline: Sequence[float], treatment: Sequence[float], *, confidence_level: float = 0.95
-    ) -> TestResult:
-        return _stats.permutation_test(
-            baseline,
-            treatment,
-            paired=self.paired,
-            n_resamples=self.n_resamples,
-            alternative=self.alternative,
-            confidence_level=confidence_level,
-            rng=np.random.default_rng(self._seed_sequence),
-        )
+    def _options(self) -> dict[str, Any]:
+        """The pure function's options; a fresh generator from :attr:`seed` on every call."""
+        return {
+            "paired": self.paired,
+            "n_resamples": self.n_resamples,
+            "alternative": self.alternative,
+            "rng": np.random.default_rng(self._seed_sequence),
+        }
 
     def __repr__(self) -> str:
         return (
