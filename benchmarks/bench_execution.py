@@ -14,9 +14,11 @@ Prints medians, each next to its target:
   pure-Python work, not a sleep) on processes, Dask and Ray with 2 workers
   against serial (target: speed-up >= 1.85 for processes and Dask). Each
   engine is started and warmed up (workers started, experiment loaded) before
-  the timed runs, as a user keeping a backend, a client or Ray up would; the
-  cold figure for ``backend="processes"`` (worker start-up included) is
-  printed for information;
+  the timed runs, as a user keeping a backend, a client or Ray up would: a
+  ``ProcessesBackend(workers=2)``, the LocalCluster ``backend="dask"``
+  starts, a local Ray with 2 CPUs. The cold figure for
+  ``backend="processes"`` (worker start-up included) is printed for
+  information;
 * **scale**: 100,000 runs with one metric, serial, ``store=False``, in a
   fresh subprocess: total time and peak resident memory (``VmHWM``)
   (targets: under 5 s and under 300 MB).
@@ -287,11 +289,9 @@ def scaling(repeats: int, engines: set[str]) -> None:
 
 
 def dask_time(experiment: Experiment, repeats: int) -> float:
-    import distributed
+    from crystallize.execution.dask_backend import local_client
 
-    with distributed.LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0", silence_logs=40) as cluster, \
-            distributed.Client(cluster) as client:
+    with local_client(WORKERS) as client:  # the LocalCluster backend="dask" starts
         timed_run(experiment, client)
         return median_of(repeats, lambda: timed_run(experiment, client))
 
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (median)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["overhead", "crystallize-ml", "scaling", "dask", "ray", "scale"])
+                        choices=["overhead", "crystallize-ml", "scaling", "processes", "dask", "ray", "scale"])
     parser.add_argument("--profile", action="store_true", help="profile the serial overhead and stop")
     parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -155,3 +155,13 @@ def test_the_experiment_crosses_to_each_worker_once(tmp_path, no_orphans):
     workers = {str(r.metrics["pid"]) for r in result.records}
     assert len(workers) == 2
     assert sorted(log.read_text().split()) == sorted(workers)  # once per worker, not once per run or batch
+
+
+def test_fail_fast_stops_the_workers_and_raises_with_the_partial_result(no_orphans):
+    from crystallize import RunFailedError
+
+    with pytest.raises(RunFailedError, match="planned failure at replicate 1") as info:
+        make(replicates=30, fail_at=(1,)).run(backend="processes", workers=2, store=False, progress=False,
+                                              fail_fast=True)
+    assert info.value.result is not None and len(info.value.result.records) >= 1
+    assert not worker_processes()

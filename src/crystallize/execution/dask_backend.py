@@ -24,7 +24,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by a monkeypatched import
     raise MissingExtraError("dask", "Dask's distributed scheduler", "dask") from exc
 
-__all__ = ["DaskBackend", "DaskPool"]
+__all__ = ["DaskBackend", "DaskPool", "local_client"]
 
 log = logging.getLogger("crystallize")
 
@@ -39,18 +39,24 @@ class DaskPool:
 
     The pickled experiment is sent to the cluster once, as a task every batch
     depends on; workers fetch it from each other, and each worker process
-    unpickles it once.
+    unpickles it once. Each batch goes to the worker with the fewest batches
+    per thread (a loose restriction: another worker takes it if that one is
+    gone), so that every worker holds one batch to run next and none idles
+    while another has a queue.
     """
 
     def __init__(self, client: Any, task: ShippedTask) -> None:
         self.client = client
-        self.slots = max(1, sum(client.nthreads().values()))
+        self._threads: dict[str, int] = dict(client.nthreads())
+        self._load = dict.fromkeys(self._threads, 0)
+        self.slots = max(1, sum(self._threads.values()))
         self.depth = 2 * self.slots
         self.target = 0.2
         self._task = task
         self._data = self._hold(task)
         self._futures: dict[str, Any] = {}
         self._starts: dict[str, float] = {}
+        self._where: dict[str, str] = {}
         self._collateral: set[str] = set()  # batches on a worker we restarted
         self._done: queue.Queue[Any] = queue.Queue()
 
@@ -59,9 +65,18 @@ class DaskPool:
         # worker that dies holding the only copy costs a recomputation, not the run.
         return self.client.submit(_hold, task.blob, key=f"crystallize-task-{task.token}", pure=False)
 
+    def _refresh(self) -> None:
+        """Take in workers that joined (a restarted worker has a new address)."""
+        self._threads = dict(self.client.nthreads()) or self._threads
+        self._load = {w: self._load.get(w, 0) for w in self._threads}
+
     def submit(self, batch: list[RunSpec]) -> Hashable:
-        """Submit ``batch`` as one task."""
-        future = self.client.submit(run_shipped_batch, self._task.token, self._data, batch, pure=False)
+        """Submit ``batch`` as one task, to the least loaded worker."""
+        worker = min(self._load, key=lambda w: self._load[w] / self._threads[w])
+        future = self.client.submit(run_shipped_batch, self._task.token, self._data, batch, pure=False,
+                                    workers=[worker], allow_other_workers=True)
+        self._load[worker] += 1
+        self._where[future.key] = worker
         self._futures[future.key] = future
         self._starts[future.key] = time.monotonic()
         future.add_done_callback(self._done.put)
@@ -77,11 +92,17 @@ class DaskPool:
             finished.append(self._done.get_nowait())
         return [out for f in finished if (out := self._outcome(f)) is not None]
 
+    def _release(self, key: str) -> None:
+        worker = self._where.pop(key, None)
+        if worker in self._load:
+            self._load[worker] -= 1
+
     def _outcome(self, future: Any) -> tuple[Hashable, Outcome] | None:
         key = future.key
         if self._futures.pop(key, None) is None:
             return None  # killed after a timeout
         self._starts.pop(key, None)
+        self._release(key)
         try:
             if future.status == "finished":
                 return key, future.result()
@@ -91,6 +112,7 @@ class DaskPool:
         if error is None:  # cancelled, or the result was lost with its worker before we fetched it
             return key, Lost(False, "cancelled by the scheduler")
         if isinstance(error, KilledWorker):
+            self._refresh()
             if key in self._collateral:
                 return key, Lost(False, "its worker was restarted")
             return key, Lost(True, f"the Dask worker running this run died ({error})", certain=False)
@@ -104,6 +126,7 @@ class DaskPool:
         """Cancel the batch and restart the worker running it."""
         future = self._futures.pop(handle, None)  # type: ignore[call-overload]
         self._starts.pop(handle, None)  # type: ignore[call-overload]
+        self._release(handle)  # type: ignore[arg-type]
         where = [w for w, keys in self.client.processing().items() if handle in keys]
         for worker in where:
             self._collateral.update(self.client.processing([worker]).get(worker, ()))
@@ -115,6 +138,7 @@ class DaskPool:
         if any(v != "OK" for v in status.values()):
             log.warning("could not restart Dask worker %s after a timeout: %s", where, status)
             return "its Dask task was cancelled, but its worker could not be restarted and runs on"
+        self._refresh()
         return "its Dask worker was restarted"
 
     def close(self) -> None:
@@ -126,15 +150,19 @@ class DaskPool:
 
 
 @contextlib.contextmanager
-def _local_client(workers: int) -> Iterator[Any]:
-    """A LocalCluster of ``workers`` single-threaded processes, closed afterwards.
+def local_client(workers: int) -> Iterator[Any]:
+    """A client of a LocalCluster of ``workers`` single-threaded processes, both
+    closed afterwards: what ``backend="dask"`` starts when there is no client.
 
     A worker death fails its tasks at once (``allowed-failures: 0``): the
-    scheduling loop re-runs the runs of a failed batch one by one itself.
+    scheduling loop re-runs the runs of a failed batch one by one itself. The
+    workers' statistical profiler (a thread sampling every 10 ms, for a
+    dashboard nobody watches here) is off.
     """
     import dask  # noqa: PLC0415
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.worker.profile.enabled": False}
+    with dask.config.set(settings):
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=logging.ERROR)
     try:
@@ -192,5 +220,5 @@ class DaskBackend:
         if client is not None:
             yield client
             return
-        with _local_client(self.workers) as own:
+        with local_client(self.workers) as own:
             yield own
