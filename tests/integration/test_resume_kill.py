@@ -40,7 +40,7 @@ class Source(DataSource):
 
 class Slow(PipelineStep):
     def __call__(self, data, ctx):
-        time.sleep(0.03)
+        time.sleep(0.1)
         return {"score": data + ctx.get("shift", 0.0)}
 
 
@@ -104,6 +104,8 @@ def test_resume_after_sigkill_continues_without_running_recorded_runs_again(tmp_
             assert crash.poll() is None, "the experiment process ended before it was killed"
             assert time.monotonic() < deadline, "the experiment never reached 20 runs"
             time.sleep(0.02)
+        time.sleep(1.2)  # the store commits at least every second; let one commit land
+        assert crash.poll() is None, "the experiment finished before it was killed"
     finally:
         os.killpg(crash.pid, signal.SIGKILL)  # the process and its workers, as a crash would
         crash.wait()
