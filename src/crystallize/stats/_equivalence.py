@@ -7,9 +7,8 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from crystallize.stats._effect_size import cohens_dz, hedges_g
 from crystallize.stats._result import TestResult
-from crystallize.stats._ttests import difference_se_df, shifted_t, t_interval
+from crystallize.stats._ttests import difference_se_df, mean_difference_result, shifted_t
 from crystallize.stats._validation import (
     FloatArray,
     check_confidence_level,
@@ -38,27 +37,6 @@ def _prepare(
         degenerate("zero variance: the one-sided p-values are 0 or 1", notes)
         se = 0.0
     return b, t, is_paired, diff, se, df
-
-
-def _result(
-    name: str, stat: float, p: float, alternative: str, b: FloatArray, t: FloatArray,
-    paired: bool, diff: float, se: float, df: float, level: float, notes: list[str],
-) -> TestResult:
-    return TestResult(
-        test=name,
-        statistic=stat,
-        p_value=min(max(p, 0.0), 1.0),
-        alternative=alternative,
-        effect_size=cohens_dz(b, t) if paired else hedges_g(b, t),
-        effect_size_name="cohens_dz" if paired else "hedges_g",
-        ci=t_interval(diff, se, df, level),
-        n_baseline=int(b.size),
-        n_treatment=int(t.size),
-        n_pairs=int(b.size) if paired else None,
-        mean_baseline=float(np.mean(b)),
-        mean_treatment=float(np.mean(t)),
-        notes=tuple(notes),
-    )
 
 
 def tost(
@@ -114,7 +92,8 @@ def tost(
     t_high, p_high = shifted_t(diff - hi, se, df, "less")
     notes.append(f"bounds ({lo:g}, {hi:g}): p_lower={p_low:.3g}, p_upper={p_high:.3g}")
     stat, p = (t_low, p_low) if p_low >= p_high else (t_high, p_high)
-    return _result("tost", stat, p, "equivalence", b, t, paired_, diff, se, df, level, notes)
+    p = min(max(p, 0.0), 1.0)
+    return mean_difference_result("tost", stat, p, "equivalence", b, t, paired_, (diff, se, df), level, notes)
 
 
 def noninferiority(
@@ -173,4 +152,7 @@ def noninferiority(
         stat, p = shifted_t(diff - m, se, df, "less")
         alternative = "less"
     notes.append(f"margin {m:g} ({'higher' if higher_is_better else 'lower'} is better)")
-    return _result("noninferiority", stat, p, alternative, b, t, paired_, diff, se, df, level, notes)
+    p = min(max(p, 0.0), 1.0)
+    return mean_difference_result(
+        "noninferiority", stat, p, alternative, b, t, paired_, (diff, se, df), level, notes
+    )

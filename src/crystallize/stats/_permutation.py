@@ -15,9 +15,8 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crystallize.stats._effect_size import cohens_dz, hedges_g
 from crystallize.stats._result import TestResult
-from crystallize.stats._ttests import difference_se_df, t_interval
+from crystallize.stats._ttests import difference_se_df, mean_difference_result
 from crystallize.stats._validation import (
     Alternative,
     FloatArray,
@@ -209,18 +208,7 @@ def permutation_test(
     how = "exact: all" if exact else "Monte Carlo p-value from"
     notes.append(f"{how} {count} {'sign patterns' if paired else 'arrangements'}")
     diff, se, df = difference_se_df(b, t, "paired" if paired else "welch")
-    return TestResult(
-        test="permutation",
-        statistic=float(np.mean(t) - np.mean(b)),
-        p_value=p,
-        alternative=alternative,
-        effect_size=cohens_dz(b, t) if paired else hedges_g(b, t),
-        effect_size_name="cohens_dz" if paired else "hedges_g",
-        ci=t_interval(diff, se, df, level),
-        n_baseline=int(b.size),
-        n_treatment=int(t.size),
-        n_pairs=int(b.size) if paired else None,
-        mean_baseline=float(np.mean(b)),
-        mean_treatment=float(np.mean(t)),
-        notes=tuple(notes),
+    statistic = float(np.mean(t) - np.mean(b))
+    return mean_difference_result(
+        "permutation", statistic, p, alternative, b, t, paired, (diff, se, df), level, notes
     )

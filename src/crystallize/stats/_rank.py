@@ -12,7 +12,7 @@ from scipy import stats
 
 from crystallize.stats._effect_size import rank_biserial_independent, rank_biserial_paired
 from crystallize.stats._hodges_lehmann import paired_shift_interval, shift_interval
-from crystallize.stats._result import TestResult
+from crystallize.stats._result import TestResult, two_sample_result
 from crystallize.stats._validation import (
     Alternative,
     check_alternative,
@@ -83,20 +83,10 @@ def mann_whitney_u(
     res = stats.mannwhitneyu(t, b, alternative=alternative)
     p = _quiet_p(lambda: float(res.pvalue), constant)
     _, ci = shift_interval(b, t, level)
-    return TestResult(
-        test="mann_whitney_u",
-        statistic=float(res.statistic),
-        p_value=p,
-        alternative=alternative,
-        effect_size=rank_biserial_independent(b, t),
-        effect_size_name="rank_biserial",
-        ci=ci,
-        n_baseline=int(b.size),
-        n_treatment=int(t.size),
-        n_pairs=None,
-        mean_baseline=float(np.mean(b)),
-        mean_treatment=float(np.mean(t)),
-        notes=tuple(notes),
+    effect = rank_biserial_independent(b, t)
+    return two_sample_result(
+        "mann_whitney_u", float(res.statistic), p, alternative, b, t,
+        paired=False, effect_size=effect, effect_size_name="rank_biserial", ci=ci, notes=notes,
     )
 
 
@@ -156,18 +146,8 @@ def wilcoxon_signed_rank(
         p = _quiet_p(lambda: float(stats.wilcoxon(t, b, alternative=alternative).pvalue), constant)
         r_plus = float(stats.rankdata(np.abs(nonzero))[nonzero > 0].sum())
     _, ci = paired_shift_interval(b, t, level)
-    return TestResult(
-        test="wilcoxon_signed_rank",
-        statistic=r_plus,
-        p_value=p,
-        alternative=alternative,
-        effect_size=rank_biserial_paired(b, t),
-        effect_size_name="rank_biserial",
-        ci=ci,
-        n_baseline=int(b.size),
-        n_treatment=int(t.size),
-        n_pairs=int(b.size),
-        mean_baseline=float(np.mean(b)),
-        mean_treatment=float(np.mean(t)),
-        notes=tuple(notes),
+    effect = rank_biserial_paired(b, t)
+    return two_sample_result(
+        "wilcoxon_signed_rank", r_plus, p, alternative, b, t,
+        paired=True, effect_size=effect, effect_size_name="rank_biserial", ci=ci, notes=notes,
     )

@@ -6,7 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ConfidenceInterval", "TestResult"]
+import numpy as np
+
+from crystallize.stats._validation import FloatArray
+
+__all__ = ["ConfidenceInterval", "TestResult", "two_sample_result"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +114,38 @@ class TestResult:
     def __post_init__(self) -> None:
         if math.isnan(self.p_value) or not 0.0 <= self.p_value <= 1.0:
             raise ValueError(f"`p_value` must be in [0, 1], got {self.p_value!r}")
+
+
+def two_sample_result(
+    test: str,
+    statistic: float,
+    p_value: float,
+    alternative: str,
+    b: FloatArray,
+    t: FloatArray,
+    *,
+    paired: bool,
+    effect_size: float,
+    effect_size_name: str,
+    ci: ConfidenceInterval,
+    notes: list[str],
+) -> TestResult:
+    """Build a :class:`TestResult`, taking sizes and means from the validated samples.
+
+    ``n_pairs`` is the sample size when ``paired``, else ``None``.
+    """
+    return TestResult(
+        test=test,
+        statistic=statistic,
+        p_value=p_value,
+        alternative=alternative,
+        effect_size=effect_size,
+        effect_size_name=effect_size_name,
+        ci=ci,
+        n_baseline=int(b.size),
+        n_treatment=int(t.size),
+        n_pairs=int(b.size) if paired else None,
+        mean_baseline=float(np.mean(b)),
+        mean_treatment=float(np.mean(t)),
+        notes=tuple(notes),
+    )

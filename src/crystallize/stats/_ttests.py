@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from crystallize.stats._effect_size import cohens_dz, hedges_g, sample_var
-from crystallize.stats._result import ConfidenceInterval, TestResult
+from crystallize.stats._result import ConfidenceInterval, TestResult, two_sample_result
 from crystallize.stats._validation import (
     Alternative,
     FloatArray,
@@ -78,6 +78,34 @@ def zero_se_t(diff: float, alternative: Alternative) -> tuple[float, float]:
     return stat, 0.0 if (diff > 0) == (alternative == "greater") else 1.0
 
 
+def mean_difference_result(
+    test: str,
+    statistic: float,
+    p_value: float,
+    alternative: str,
+    b: FloatArray,
+    t: FloatArray,
+    paired: bool,
+    diff_se_df: tuple[float, float, float],
+    level: float,
+    notes: list[str],
+) -> TestResult:
+    """A result with Hedges' g (Cohen's d_z when ``paired``) and the t interval of the difference."""
+    return two_sample_result(
+        test,
+        statistic,
+        p_value,
+        alternative,
+        b,
+        t,
+        paired=paired,
+        effect_size=cohens_dz(b, t) if paired else hedges_g(b, t),
+        effect_size_name="cohens_dz" if paired else "hedges_g",
+        ci=t_interval(*diff_se_df, level),
+        notes=notes,
+    )
+
+
 def _ttest(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -100,22 +128,8 @@ def _ttest(
         se = 0.0
     else:  # the formulas of scipy.stats.ttest_ind / ttest_rel, without their NaN paths
         stat, p = shifted_t(diff, se, df, alternative)
-    effect = cohens_dz(b, t) if paired else hedges_g(b, t)
-    return TestResult(
-        test={"welch": "welch_t", "student": "student_t", "paired": "paired_t"}[kind],
-        statistic=stat,
-        p_value=p,
-        alternative=alternative,
-        effect_size=effect,
-        effect_size_name="cohens_dz" if paired else "hedges_g",
-        ci=t_interval(diff, se, df, level),
-        n_baseline=int(b.size),
-        n_treatment=int(t.size),
-        n_pairs=int(b.size) if paired else None,
-        mean_baseline=float(np.mean(b)),
-        mean_treatment=float(np.mean(t)),
-        notes=tuple(notes),
-    )
+    test = {"welch": "welch_t", "student": "student_t", "paired": "paired_t"}[kind]
+    return mean_difference_result(test, stat, p, alternative, b, t, paired, (diff, se, df), level, notes)
 
 
 def welch_ttest(
