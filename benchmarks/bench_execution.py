@@ -42,7 +42,6 @@ import textwrap
 import time
 import venv
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +64,6 @@ BURN_SECONDS = 0.020
 BURN_RUNS = 40
 WORKERS = 2
 TARGETS = {"loop": 3.0, "ml": 5.0, "speedup": 1.85, "scale_s": 5.0, "scale_mb": 300.0}
-
-
-def median_of(repeats: int, fn: Callable[[], float]) -> float:
-    """The median of ``repeats`` calls of ``fn`` (each returns seconds)."""
-    return statistics.median(fn() for _ in range(repeats))
 
 
 def verdict(ok: bool) -> str:
@@ -196,8 +190,12 @@ def crystallize_ml(runs: int, repeats: int) -> float | None:
 def overhead(repeats: int, with_ml: bool) -> None:
     ours(1_000)  # warm up imports and caches
     plain_loop(1_000)
-    mine = median_of(repeats, lambda: ours(RUNS)) / RUNS * 1e6
-    loop = median_of(repeats, lambda: plain_loop(RUNS)) / RUNS * 1e6
+    times: dict[str, list[float]] = {"ours": [], "loop": []}
+    for _ in range(repeats):  # interleaved, so that load from other processes weighs on both alike
+        times["ours"].append(ours(RUNS))
+        times["loop"].append(plain_loop(RUNS))
+    mine = statistics.median(times["ours"]) / RUNS * 1e6
+    loop = statistics.median(times["loop"]) / RUNS * 1e6
     ratio = mine / loop
     line = (f"overhead per run: crystallize {mine:.1f} us, seeded loop {loop:.1f} us "
             f"({ratio:.1f}x, target <= {TARGETS['loop']:g}x: {verdict(ratio <= TARGETS['loop'])})")
@@ -262,49 +260,48 @@ def timed_run(experiment: Experiment, backend: Any, **kwargs: Any) -> float:
 
 
 def scaling(repeats: int, engines: set[str]) -> None:
+    """Each engine's time against serial runs interleaved with it (so that load
+    from other processes on the machine weighs on both alike)."""
     experiment = burner(calibrate(BURN_SECONDS))
-    serial = median_of(repeats, lambda: timed_run(experiment, "serial"))
-    parts = [f"serial {serial:.2f} s"]
+    timed_run(experiment, "serial")
+    parts = []
     cold = None
 
-    def report(name: str, seconds: float, target: bool) -> None:
-        speedup = serial / seconds
+    def paired(name: str, target: bool, backend: Any) -> None:
+        serial, parallel = [], []
+        for _ in range(repeats):
+            serial.append(timed_run(experiment, "serial"))
+            parallel.append(timed_run(experiment, backend))
+        s, p = statistics.median(serial), statistics.median(parallel)
+        speedup = s / p
         mark = f", target >= {TARGETS['speedup']:g}: {verdict(speedup >= TARGETS['speedup'])}" if target else ""
-        parts.append(f"{name} {seconds:.2f} s ({speedup:.2f}x{mark})")
+        parts.append(f"{name} {p:.2f} s vs serial {s:.2f} s ({speedup:.2f}x{mark})")
 
     if "processes" in engines:
-        cold = timed_run(experiment, "processes", workers=WORKERS)
+        cold = (timed_run(experiment, "serial"), timed_run(experiment, "processes", workers=WORKERS))
         with ProcessesBackend(workers=WORKERS) as backend:
             timed_run(experiment, backend)
-            report("processes", median_of(repeats, lambda: timed_run(experiment, backend)), True)
+            paired("processes", True, backend)
     if "dask" in engines:
-        report("dask", dask_time(experiment, repeats), True)
+        from crystallize.execution.dask_backend import local_client
+
+        with local_client(WORKERS) as client:  # the LocalCluster backend="dask" starts
+            timed_run(experiment, client)
+            paired("dask", True, client)
     if "ray" in engines:
-        report("ray", ray_time(experiment, repeats), False)
+        import ray
+
+        ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            timed_run(experiment, "ray")
+            paired("ray", False, "ray")
+        finally:
+            ray.shutdown()
     print(f"scaling, {BURN_RUNS} runs x {BURN_SECONDS * 1000:.0f} ms of CPU, {WORKERS} workers, engines started "
           f"and warmed up before timing: " + "; ".join(parts), flush=True)
     if cold is not None:
-        print(f"  processes cold (backend='processes', worker start-up included): {cold:.2f} s "
-              f"({serial / cold:.2f}x)", flush=True)
-
-
-def dask_time(experiment: Experiment, repeats: int) -> float:
-    from crystallize.execution.dask_backend import local_client
-
-    with local_client(WORKERS) as client:  # the LocalCluster backend="dask" starts
-        timed_run(experiment, client)
-        return median_of(repeats, lambda: timed_run(experiment, client))
-
-
-def ray_time(experiment: Experiment, repeats: int) -> float:
-    import ray
-
-    ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        timed_run(experiment, "ray")
-        return median_of(repeats, lambda: timed_run(experiment, "ray"))
-    finally:
-        ray.shutdown()
+        print(f"  processes cold (backend='processes', worker start-up included): {cold[1]:.2f} s "
+              f"vs serial {cold[0]:.2f} s ({cold[0] / cold[1]:.2f}x)", flush=True)
 
 
 # -- scale ------------------------------------------------------------------------

@@ -188,7 +188,9 @@ class DaskBackend:
     nanny (timeouts count from submission; as many batches as worker threads
     are in flight, so that is when they start). On Ctrl-C the batches in
     flight are cancelled; on a cluster of your own, a run already executing
-    finishes in its worker thread and its result is dropped.
+    finishes in its worker thread and its result is dropped. Dask starts the
+    LocalCluster's workers by re-importing the main module, so a script that
+    uses ``backend="dask"`` needs the usual ``if __name__ == "__main__":``.
 
     Args:
         client: a connected ``dask.distributed.Client``.
