@@ -23,14 +23,11 @@ T = [0.75, 0.78, 0.72, 0.77, 0.74, 0.76]
 
 
 def test_registry_names():
-    assert TESTS_BY_NAME == {
-        "welch": WelchTTest,
-        "student": StudentTTest,
-        "paired_t": PairedTTest,
-        "mann_whitney": MannWhitneyU,
-        "wilcoxon": WilcoxonSignedRank,
-        "permutation": PermutationTest,
-    }
+    assert {key: cls.__name__ for key, cls in TESTS_BY_NAME.items()} == dict(
+        welch="WelchTTest", student="StudentTTest", paired_t="PairedTTest",
+        mann_whitney="MannWhitneyU", wilcoxon="WilcoxonSignedRank", permutation="PermutationTest",
+    )
+    assert all(issubclass(cls, StatisticalTest) for cls in TESTS_BY_NAME.values())
     assert WelchTTest.name == "welch_t" and WelchTTest().test_name == "welch_t"
     assert PairedTTest.paired and WilcoxonSignedRank.paired and not WelchTTest.paired
 

@@ -79,16 +79,8 @@ def zero_se_t(diff: float, alternative: Alternative) -> tuple[float, float]:
 
 
 def mean_difference_result(
-    test: str,
-    statistic: float,
-    p_value: float,
-    alternative: str,
-    b: FloatArray,
-    t: FloatArray,
-    paired: bool,
-    diff_se_df: tuple[float, float, float],
-    level: float,
-    notes: list[str],
+    test: str, statistic: float, p_value: float, alternative: str, b: FloatArray, t: FloatArray,
+    paired: bool, diff_se_df: tuple[float, float, float], level: float, notes: list[str],
 ) -> TestResult:
     """A result with Hedges' g (Cohen's d_z when ``paired``) and the t interval of the difference."""
     return two_sample_result(
