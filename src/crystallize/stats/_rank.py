@@ -15,9 +15,7 @@ from crystallize.stats._hodges_lehmann import paired_shift_interval, shift_inter
 from crystallize.stats._result import TestResult, two_sample_result
 from crystallize.stats._validation import (
     Alternative,
-    check_alternative,
-    check_confidence_level,
-    check_two_samples,
+    check_test_args,
     degenerate,
     is_constant,
 )
@@ -73,9 +71,7 @@ def mann_whitney_u(
         >>> r.statistic, round(r.p_value, 4), r.effect_size
         (15.0, 0.0571, 0.875)
     """
-    b, t = check_two_samples(baseline, treatment)
-    alternative = check_alternative(alternative)
-    level = check_confidence_level(confidence_level)
+    b, t, alternative, level = check_test_args(baseline, treatment, alternative, confidence_level)
     notes: list[str] = []
     constant = is_constant(b) and is_constant(t)
     if constant:
@@ -130,9 +126,9 @@ def wilcoxon_signed_rank(
         >>> r.statistic, r.p_value, r.effect_size
         (15.0, 0.0625, 1.0)
     """
-    b, t = check_two_samples(baseline, treatment, paired=True)
-    alternative = check_alternative(alternative)
-    level = check_confidence_level(confidence_level)
+    b, t, alternative, level = check_test_args(
+        baseline, treatment, alternative, confidence_level, paired=True
+    )
     d = t - b
     notes: list[str] = []
     constant = is_constant(d)

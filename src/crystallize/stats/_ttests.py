@@ -14,9 +14,7 @@ from crystallize.stats._result import ConfidenceInterval, TestResult, two_sample
 from crystallize.stats._validation import (
     Alternative,
     FloatArray,
-    check_alternative,
-    check_confidence_level,
-    check_two_samples,
+    check_test_args,
     degenerate,
     is_constant,
 )
@@ -106,9 +104,9 @@ def _ttest(
     confidence_level: float,
 ) -> TestResult:
     paired = kind == "paired"
-    b, t = check_two_samples(baseline, treatment, paired=paired)
-    alternative = check_alternative(alternative)
-    level = check_confidence_level(confidence_level)
+    b, t, alternative, level = check_test_args(
+        baseline, treatment, alternative, confidence_level, paired=paired
+    )
     diff, se, df = difference_se_df(b, t, kind)
     notes: list[str] = []
     zero_var = is_constant(t - b) if paired else is_constant(b) and is_constant(t)

@@ -23,6 +23,7 @@ __all__ = [
     "check_confidence_level",
     "check_paired",
     "check_sample",
+    "check_test_args",
     "check_two_samples",
     "degenerate",
     "normalise_rng",
@@ -83,6 +84,19 @@ def check_two_samples(
             f"paired samples need equal lengths, got n_baseline={b.size} and n_treatment={t.size}"
         )
     return b, t
+
+
+def check_test_args(
+    baseline: ArrayLike,
+    treatment: ArrayLike,
+    alternative: object,
+    confidence_level: object,
+    *,
+    paired: bool = False,
+) -> tuple[FloatArray, FloatArray, Alternative, float]:
+    """Validate the samples, then ``alternative``, then ``confidence_level`` of a two-sample test."""
+    b, t = check_two_samples(baseline, treatment, paired=paired)
+    return b, t, check_alternative(alternative), check_confidence_level(confidence_level)
 
 
 def check_paired(paired: object) -> bool:
