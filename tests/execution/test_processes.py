@@ -165,3 +165,17 @@ def test_fail_fast_stops_the_workers_and_raises_with_the_partial_result(no_orpha
                                               fail_fast=True)
     assert info.value.result is not None and len(info.value.result.records) >= 1
     assert not worker_processes()
+
+
+def test_a_worker_that_died_while_idle_is_replaced(no_orphans):
+    import signal
+
+    reference = samples(make(replicates=4).run(store=False, progress=False).records)
+    with ProcessesBackend(workers=2) as backend:
+        make(replicates=4).run(backend=backend, store=False, progress=False)
+        for process in worker_processes():
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(5)
+        result = make(replicates=4).run(backend=backend, store=False, progress=False)
+        assert samples(result.records) == reference
+        assert len(worker_processes()) == 2

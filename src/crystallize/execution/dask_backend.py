@@ -47,6 +47,8 @@ class DaskPool:
 
     def __init__(self, client: Any, task: ShippedTask) -> None:
         self.client = client
+        if not client.nthreads():
+            client.wait_for_workers(1)
         self._threads: dict[str, int] = dict(client.nthreads())
         self._load = dict.fromkeys(self._threads, 0)
         self.slots = max(1, sum(self._threads.values()))

@@ -127,27 +127,41 @@ class ProcessPool:
         """Make ``task`` current and start up to ``size`` workers for ``runs`` runs."""
         self._task = task
         self._start_deaths = 0
-        while len(self._workers) < min(self.size, max(runs, 1)):
-            self._workers.append(_Worker(self._ctx))
-        for worker in self._workers:
+        for worker in list(self._workers):
             self._send_task(worker)
+        while len(self._workers) < min(self.size, max(runs, 1)):
+            self._start()
 
-    def _send_task(self, worker: _Worker) -> None:
+    def _start(self) -> _Worker:
+        worker = _Worker(self._ctx)
+        self._workers.append(worker)
+        self._send_task(worker)
+        return worker
+
+    def _send_task(self, worker: _Worker) -> bool:
         assert self._task is not None
         worker.token = None
-        worker.conn.send(("task", *self._task))
+        return self._send(worker, ("task", *self._task))
+
+    def _send(self, worker: _Worker, message: Any) -> bool:
+        """Send ``message``; a worker that died while idle is dropped (``False``)."""
+        try:
+            worker.conn.send(message)
+        except OSError:
+            self._workers.remove(worker)
+            worker.stop(kill=True)
+            log.warning("an idle worker process had died (%s); starting another", _death(worker.process.exitcode))
+            return False
+        return True
 
     def submit(self, batch: list[RunSpec]) -> Hashable:
         """Send ``batch`` to an idle worker, starting one if needed."""
-        worker = next((w for w in self._workers if w.held is None), None)
-        if worker is None:
-            worker = _Worker(self._ctx)
-            self._workers.append(worker)
-            self._send_task(worker)
-        worker.held = next(self._ids)
-        worker.since = time.monotonic() if worker.token is not None else None
-        worker.conn.send(("run", batch))
-        return worker.held
+        while True:
+            worker = next((w for w in self._workers if w.held is None), None) or self._start()
+            worker.held = next(self._ids)
+            worker.since = time.monotonic() if worker.token is not None else None
+            if self._send(worker, ("run", batch)):
+                return worker.held
 
     def poll(self, timeout: float | None) -> list[tuple[Hashable, Outcome]]:
         """Batches that finished or lost their worker within ``timeout`` seconds."""
