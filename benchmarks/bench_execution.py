@@ -16,8 +16,9 @@ Prints medians, each next to its target:
   engine is started and warmed up (workers started, experiment loaded) before
   the timed runs, as a user keeping a backend, a client or Ray up would: a
   ``ProcessesBackend(workers=2)``, the LocalCluster ``backend="dask"``
-  starts, a local Ray with 2 CPUs. The cold figure for
-  ``backend="processes"`` (worker start-up included) is printed for
+  starts, a local Ray with 2 CPUs. Serial runs are timed interleaved with
+  the processes runs, while no engine runs in this process. The cold figure
+  for ``backend="processes"`` (worker start-up included) is printed for
   information;
 * **scale**: 100,000 runs with one metric, serial, ``store=False``, in a
   fresh subprocess: total time and peak resident memory (``VmHWM``)
@@ -260,48 +261,55 @@ def timed_run(experiment: Experiment, backend: Any, **kwargs: Any) -> float:
 
 
 def scaling(repeats: int, engines: set[str]) -> None:
-    """Each engine's time against serial runs interleaved with it (so that load
-    from other processes on the machine weighs on both alike)."""
+    """Each engine's median time against the serial median.
+
+    Serial runs are timed interleaved with the processes runs (so that load
+    from other programs on the machine weighs on both alike) while no engine
+    runs in this process: Dask's scheduler and Ray's driver threads would slow
+    serial runs down and flatter their own speed-up.
+    """
     experiment = burner(calibrate(BURN_SECONDS))
     timed_run(experiment, "serial")
-    parts = []
+    serial: list[float] = []
+    parts: list[tuple[str, float, bool]] = []
     cold = None
-
-    def paired(name: str, target: bool, backend: Any) -> None:
-        serial, parallel = [], []
-        for _ in range(repeats):
-            serial.append(timed_run(experiment, "serial"))
-            parallel.append(timed_run(experiment, backend))
-        s, p = statistics.median(serial), statistics.median(parallel)
-        speedup = s / p
-        mark = f", target >= {TARGETS['speedup']:g}: {verdict(speedup >= TARGETS['speedup'])}" if target else ""
-        parts.append(f"{name} {p:.2f} s vs serial {s:.2f} s ({speedup:.2f}x{mark})")
-
     if "processes" in engines:
-        cold = (timed_run(experiment, "serial"), timed_run(experiment, "processes", workers=WORKERS))
+        cold = timed_run(experiment, "processes", workers=WORKERS)
         with ProcessesBackend(workers=WORKERS) as backend:
             timed_run(experiment, backend)
-            paired("processes", True, backend)
+            times = []
+            for _ in range(repeats):
+                serial.append(timed_run(experiment, "serial"))
+                times.append(timed_run(experiment, backend))
+        parts.append(("processes", statistics.median(times), True))
+    else:
+        serial = [timed_run(experiment, "serial") for _ in range(repeats)]
     if "dask" in engines:
         from crystallize.execution.dask_backend import local_client
 
         with local_client(WORKERS) as client:  # the LocalCluster backend="dask" starts
             timed_run(experiment, client)
-            paired("dask", True, client)
+            parts.append(("dask", statistics.median(timed_run(experiment, client) for _ in range(repeats)), True))
     if "ray" in engines:
         import ray
 
         ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False, configure_logging=False)
         try:
             timed_run(experiment, "ray")
-            paired("ray", False, "ray")
+            parts.append(("ray", statistics.median(timed_run(experiment, "ray") for _ in range(repeats)), False))
         finally:
             ray.shutdown()
+    base = statistics.median(serial)
+    shown = [f"serial {base:.2f} s"]
+    for name, seconds, target in parts:
+        speedup = base / seconds
+        mark = f", target >= {TARGETS['speedup']:g}: {verdict(speedup >= TARGETS['speedup'])}" if target else ""
+        shown.append(f"{name} {seconds:.2f} s ({speedup:.2f}x{mark})")
     print(f"scaling, {BURN_RUNS} runs x {BURN_SECONDS * 1000:.0f} ms of CPU, {WORKERS} workers, engines started "
-          f"and warmed up before timing: " + "; ".join(parts), flush=True)
+          f"and warmed up before timing: " + "; ".join(shown), flush=True)
     if cold is not None:
-        print(f"  processes cold (backend='processes', worker start-up included): {cold[1]:.2f} s "
-              f"vs serial {cold[0]:.2f} s ({cold[0] / cold[1]:.2f}x)", flush=True)
+        print(f"  processes cold (backend='processes', worker start-up included): {cold:.2f} s "
+              f"({base / cold:.2f}x)", flush=True)
 
 
 # -- scale ------------------------------------------------------------------------
