@@ -179,3 +179,13 @@ def test_a_worker_that_died_while_idle_is_replaced(no_orphans):
         result = make(replicates=4).run(backend=backend, store=False, progress=False)
         assert samples(result.records) == reference
         assert len(worker_processes()) == 2
+
+
+def test_a_broken_executor_of_yours_fails_the_runs_it_can_no_longer_run():
+    with ProcessPoolExecutor(2) as executor:
+        result = make(replicates=6, die_at=(2,)).run(backend=executor, store=False, progress=False)
+    assert len(result.records) == 24  # the experiment finishes
+    died = [r for r in result.records if not r.ok]
+    assert died and all(r.error.type == "WorkerDied" for r in died)
+    assert "broken" in died[0].error.message.lower() or "terminated" in died[0].error.message.lower()
+    assert ("broken", 2) in {(r.condition, r.replicate) for r in died}
