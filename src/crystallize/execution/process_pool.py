@@ -92,6 +92,7 @@ class _Worker:
         self.since: float | None = None  # when that batch started
 
     def stop(self, *, kill: bool) -> None:
+        """Ask the worker to exit (or kill it) and wait for it."""
         if kill:
             _kill(self.process)
         else:
