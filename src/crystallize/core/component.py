@@ -62,9 +62,8 @@ class FunctionComponent(Component):
     def code_fingerprint(self) -> str:
         return code_fingerprint(self.fn)
 
-    def _invoke(self, ctx: Any, *leading: Any) -> Any:
-        """Call the function with ``leading`` args, ``ctx`` if it takes one, and its keywords."""
-        kwargs = self._keywords.resolve(ctx)
+    def _invoke(self, ctx: Any, kwargs: Mapping[str, Any], *leading: Any) -> Any:
+        """Call the function with ``leading`` args, ``ctx`` if it takes one, and ``kwargs``."""
         if self._keywords.positional > len(leading):
             return self.fn(*leading, ctx, **kwargs)
         return self.fn(*leading, **kwargs)

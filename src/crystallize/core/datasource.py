@@ -33,7 +33,7 @@ class FunctionDataSource(FunctionComponent, DataSource):
     """A data source made from a function by :func:`data_source`."""
 
     def fetch(self, ctx: Any) -> Any:
-        return self._invoke(ctx)
+        return self._invoke(ctx, self._keywords.resolve(ctx))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FunctionDataSource, (self.fn, self._bound))

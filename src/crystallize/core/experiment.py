@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -178,14 +179,20 @@ class Experiment:
         steps = [{k: v for k, v in s.items() if k != "cacheable"} for s in d["steps"]]
         return hash_value([d["seed"], d["datasource"], steps, d["treatments"]])
 
-    def provenance(self) -> dict[str, Any]:
-        """Definition, fingerprint, seeds, environment and git state."""
+    def provenance(self, planned: Sequence[RunSpec] | None = None) -> dict[str, Any]:
+        """Definition, fingerprint, seeds, environment and git state.
+
+        Args:
+            planned: the plan, if already made (its seeds are reused).
+        """
+        seeds = ({str(s.replicate): s.seed for s in planned} if planned is not None
+                 else {str(r): replicate_seed(self.seed, r) for r in range(self.replicates)})
         return {
             "fingerprint": self.fingerprint(),
             "master_seed": self.seed,
             "seed_given": self.seed_given,
             "replicates": self.replicates,
-            "seeds": {str(r): replicate_seed(self.seed, r) for r in range(self.replicates)},
+            "seeds": seeds,
             "definition": self.definition(),
             "pipeline_signature": self.pipeline.signature(),
             "environment": environment(),
@@ -231,6 +238,12 @@ class Experiment:
 
         runner = resolve_backend(backend, workers)
         run_store = resolve_store(store)
+        bar = None
+        # Objects alive before the runs (imported libraries, the user's data) are set
+        # aside from the collector while runs pile up records; otherwise every full
+        # collection rescans them all, which costs more than a cheap run. They return
+        # to the collector, uncollected garbage included, when the run ends.
+        gc.freeze()
         try:
             adopt = getattr(run_store, "resume_seed", None)
             if resume and not self.seed_given and adopt is not None:
@@ -240,13 +253,14 @@ class Experiment:
                     log.info("resume: experiment %r adopts seed %d of its earlier run", self.name, seed)
                     self.seed = seed
             planned = self.plan()
-            provenance = self.provenance()
+            provenance = self.provenance(planned)
             provenance["backend"] = getattr(runner, "name", type(runner).__name__)
             run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned, resume=resume)
             finished = {(r.condition, r.replicate) for r in done if r.ok}
             todo = [s for s in planned if (s.condition, s.replicate) not in finished]
             done = [r for r in done if r.ok]
-            listeners = Listeners([run_store, _Guard(self, fail_fast), make_progress(progress), *callbacks])
+            bar = make_progress(progress)
+            listeners = Listeners([run_store, _Guard(self, fail_fast), bar, *callbacks])
             listeners.on_experiment_start(self, planned, todo)
             task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
                            cache=run_store.cache, artifacts=run_store.artifacts(run_id))
@@ -262,7 +276,10 @@ class Experiment:
             result = self._result(done + records, provenance, run_id, interrupted, True)
             run_store.finish(result, status="interrupted" if interrupted else "completed")
         finally:
+            gc.unfreeze()
             run_store.close()  # commits every recorded run, whatever happened
+            if bar is not None:
+                getattr(bar, "close", lambda: None)()
         listeners.on_experiment_end(result)
         return result
 
@@ -293,17 +310,20 @@ class _Guard:
     successful run lacks a metric a hypothesis needs."""
 
     def __init__(self, experiment: Experiment, fail_fast: bool) -> None:
+        from crystallize.execution import StopRun  # noqa: PLC0415
+
+        self.stop = StopRun
         self.metrics = {h.metric: h for h in experiment.hypotheses}
         self.fail_fast = fail_fast
         self.checked = not self.metrics
 
     def on_run_complete(self, record: RunRecord) -> None:
-        from crystallize.execution import StopRun  # noqa: PLC0415
-
+        if self.checked and not self.fail_fast:
+            return
         if self.fail_fast and record.error is not None:
-            raise StopRun(RunFailedError(record.error))
+            raise self.stop(RunFailedError(record.error))
         if record.ok and not self.checked:
             self.checked = True
             for metric in self.metrics:
                 if metric not in record.metrics:
-                    raise StopRun(MissingMetricError(metric, record.metrics, condition=record.condition))
+                    raise self.stop(MissingMetricError(metric, record.metrics, condition=record.condition))

@@ -7,9 +7,16 @@ from typing import Any
 
 __all__ = ["to_jsonable"]
 
+_PLAIN = frozenset({str, bool, int, float, type(None)})
+
 
 def to_jsonable(value: Any) -> Any:
     """Metric and parameter values as JSON-friendly Python objects."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): v if type(v) in _PLAIN else to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (str, bool, int)) or value is None:
         return value
     if isinstance(value, float):

@@ -128,13 +128,14 @@ class Pipeline:
             try:
                 if step.is_cacheable:
                     data, status, key = self._cached_call(step, data, ctx, cache)
+                    params = step.resolved_params(ctx)
                 else:
-                    data, status, key = step(data, ctx), None, None
+                    (data, params), status, key = step.call_with_params(data, ctx), None, None
             except Exception as exc:  # noqa: BLE001 - wrapped with the step's name
                 raise PipelineExecutionError(step.name, index, exc) from exc
-            records.append(StepRecord(step.name, index, step.step_hash, to_jsonable(step.resolved_params(ctx)),
-                                      clock() - start, status, key))
-        if not isinstance(data, Mapping):
+            elapsed = clock() - start
+            records.append(StepRecord(step.name, index, step.step_hash, to_jsonable(params), elapsed, status, key))
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise InvalidPipelineOutput(self.steps[-1].name, data)
         self._local.provenance = records
         return data, records

@@ -34,6 +34,10 @@ class PipelineStep(Component, ABC):
         del ctx
         return self.params
 
+    def call_with_params(self, data: Any, ctx: Any) -> tuple[Any, Mapping[str, Any]]:
+        """Run the step and return its output with the parameters it used."""
+        return self(data, ctx), self.resolved_params(ctx)
+
     @property
     def is_cacheable(self) -> bool:
         """Whether this instance's output may be cached."""
@@ -62,7 +66,11 @@ class FunctionStep(FunctionComponent, PipelineStep):
         return self._keywords.resolve(ctx)
 
     def __call__(self, data: Any, ctx: Any) -> Any:
-        return self._invoke(ctx, data)
+        return self._invoke(ctx, self._keywords.resolve(ctx), data)
+
+    def call_with_params(self, data: Any, ctx: Any) -> tuple[Any, Mapping[str, Any]]:
+        kwargs = self._keywords.resolve(ctx)
+        return self._invoke(ctx, kwargs, data), kwargs
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FunctionStep, (self.fn, self._bound, self._cacheable))
