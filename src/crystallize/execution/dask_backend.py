@@ -163,10 +163,16 @@ def local_client(workers: int) -> Iterator[Any]:
     """
     import dask  # noqa: PLC0415
 
-    settings = {"distributed.scheduler.allowed-failures": 0, "distributed.worker.profile.enabled": False}
+    settings = {
+        "distributed.scheduler.allowed-failures": 0,
+        "distributed.worker.profile.enabled": False,
+        # batches are already placed on the least loaded worker: stealing them back costs scheduler CPU
+        "distributed.scheduler.work-stealing": False,
+        "distributed.admin.system-monitor.interval": "2s",
+    }
     with dask.config.set(settings):
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=":0", silence_logs=logging.ERROR)
+                                           dashboard_address=None, silence_logs=logging.ERROR)
     try:
         client = distributed.Client(cluster, set_as_default=False)
         try:
