@@ -273,3 +273,20 @@ def test_paired_tests_drop_a_replicate_that_failed_on_either_side():
     treat = [r ** 1.5 + 0.5 + 0.1 * r for r in kept]
     # reference: scipy.stats.ttest_rel(treat, base) on the replicates that succeeded on both sides
     assert verdict.p_value == pytest.approx(stats.ttest_rel(treat, base).pvalue, rel=1e-9)
+
+
+def test_git_state_names_the_commit_and_the_dirty_flag(tmp_path):
+    import subprocess
+
+    from crystallize.core.provenance import git_state
+
+    assert git_state(tmp_path) is None  # not a work tree
+    run = lambda *args: subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    (tmp_path / "a.txt").write_text("1")
+    run("add", "a.txt")
+    run("-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "first")
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    assert git_state(tmp_path) == {"commit": sha, "dirty": False}
+    (tmp_path / "a.txt").write_text("2")
+    assert git_state(tmp_path) == {"commit": sha, "dirty": True}
