@@ -23,6 +23,7 @@ demo: $(STAMP_BASE)
 
 test: $(STAMP_DEV)
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/crystallize
 	$(BIN)/python -m pytest
 
 bench: $(STAMP_DEV)
