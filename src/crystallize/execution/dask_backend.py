@@ -169,6 +169,9 @@ def local_client(workers: int) -> Iterator[Any]:
         # batches are already placed on the least loaded worker: stealing them back costs scheduler CPU
         "distributed.scheduler.work-stealing": False,
         "distributed.admin.system-monitor.interval": "2s",
+        # event-loop and memory watchdogs wake every 20-100 ms in every process; slower is plenty here
+        "distributed.admin.tick.interval": "500ms",
+        "distributed.worker.memory.monitor-interval": "1s",
     }
     with dask.config.set(settings):
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
