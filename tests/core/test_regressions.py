@@ -132,3 +132,38 @@ def test_a_step_without_a_data_parameter_is_refused_at_definition():
 
     with pytest.raises(ExperimentDefinitionError, match=r"must take the data as its first parameter"):
         nothing()
+
+
+def test_a_raw_p_value_of_zero_stays_zero_after_adjustment():
+    class Huge(PipelineStep):
+        def __call__(self, data, ctx):
+            return {"y": 100.0 * (ctx["condition"] == "t") + float(ctx.rng.normal(0, 1e-3)), "z": 1.0}
+
+    exp = Experiment(NoiseSource(), [Huge()], [Treatment("t", {"a": 1})],
+                     hypotheses=[Hypothesis("y", WelchTTest(), direction="increase"),
+                                 Hypothesis("z", WelchTTest())], replicates=30, seed=0)
+    with pytest.warns(Warning):
+        verdict = exp.run(store=False).get_hypothesis("y")
+    assert verdict.p_value < 1e-30 and verdict.p_value_adjusted < 1e-30 and verdict.accepted
+
+
+def test_a_significant_effect_against_the_direction_is_labelled_as_such():
+    verdict = Hypothesis("m", WelchTTest(), direction="increase").evaluate(
+        [1.0, 1.1, 0.9, 1.05, 0.95], [0.5, 0.6, 0.4, 0.55, 0.45])
+    assert verdict.significant and not verdict.accepted and verdict.label == "opposite direction"
+    assert Hypothesis("m", WelchTTest(), direction="increase").evaluate(
+        [1.0, 1.1, 0.9], [1.0, 1.1, 0.95]).label == "not accepted"
+
+
+def test_the_summary_groups_identical_failures():
+    class Broken(PipelineStep):
+        def __call__(self, data, ctx):
+            if ctx["condition"] == "t":
+                raise ValueError("unknown method savgol")
+            return {"x": 1.0}
+
+    result = Experiment(NoiseSource(), [Broken()], [Treatment("t", {"a": 1})], replicates=12, seed=0).run(store=False)
+    text = str(result)
+    assert "Failures (12 runs)" in text
+    assert "t (12 runs, replicates 0, 1, 2, 3, 4, 5, 6, 7, ...) in step 'Broken': ValueError: unknown method" in text
+    assert text.count("unknown method savgol") == 1

@@ -105,8 +105,13 @@ def adjust(verdicts: list[Verdict], correction: str | None) -> list[Verdict]:
         return verdicts
     from crystallize.stats import adjust_pvalues  # noqa: PLC0415
 
-    adjusted = adjust_pvalues([float(verdicts[i].p_value or 1.0) for i in tested], method=correction)  # type: ignore[arg-type]
+    adjusted = adjust_pvalues([_p(verdicts[i]) for i in tested], method=correction)  # type: ignore[arg-type]
     out = list(verdicts)
     for i, p in zip(tested, adjusted):
         out[i] = verdicts[i].adjusted(float(p), correction)
     return out
+
+
+def _p(verdict: Verdict) -> float:
+    """The raw p-value of a tested verdict (0.0 is a p-value, not a missing one)."""
+    return 1.0 if verdict.p_value is None else float(verdict.p_value)

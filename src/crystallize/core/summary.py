@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["format_number", "render_summary", "summary_text"]
 
-_STYLE = {"accepted": "bold green", "not accepted": "bold red", "insufficient data": "yellow", "skipped": "dim"}
+_STYLE = {"accepted": "bold green", "not accepted": "bold", "opposite direction": "bold red",
+          "insufficient data": "yellow", "skipped": "dim"}
 
 
 def format_number(value: float | None, digits: int = 4) -> str:
@@ -80,6 +81,20 @@ def _verdict_table(result: Result) -> Table:
 _EFFECT_NAMES = {"hedges_g": "g", "cohens_dz": "d_z", "rank_biserial": "r_rb"}
 
 
+def _failure_groups(result: Result) -> list[str]:
+    """One line per kind of failure: condition, step, type and message, with the replicates."""
+    groups: dict[tuple[str, str | None, str, str], list[int]] = {}
+    for error in result.errors.values():
+        groups.setdefault((error.condition, error.step, error.type, error.message), []).append(error.replicate)
+    lines = []
+    for (condition, step, kind, message), replicates in groups.items():
+        where = f" in step {step!r}" if step else ""
+        reps = ", ".join(map(str, replicates[:8])) + (", ..." if len(replicates) > 8 else "")
+        runs = f"replicate {reps}" if len(replicates) == 1 else f"{len(replicates)} runs, replicates {reps}"
+        lines.append(f"{condition} ({runs}){where}: {kind}: {message}")
+    return lines
+
+
 def render_summary(result: Result) -> RenderableType:
     """A Rich renderable of ``result``; computes nothing that is not on it."""
     prov = result.provenance
@@ -97,11 +112,11 @@ def render_summary(result: Result) -> RenderableType:
         if notes:
             parts.append(Text("\n".join(f"note: {n}" for n in notes[:12]), style="dim"))
     if result.errors:
-        shown = list(result.errors.values())[:5]
-        lines = [f"  {e}" for e in shown]
-        if len(result.errors) > len(shown):
-            lines.append(f"  ... {len(result.errors) - len(shown)} more (see result.errors)")
-        parts.append(Text("Failures:\n" + "\n".join(lines), style="red"))
+        groups = _failure_groups(result)
+        lines = [f"  {line}" for line in groups[:6]]
+        if len(groups) > 6:
+            lines.append(f"  ... {len(groups) - 6} more kinds of failure (result.errors, or the HTML report)")
+        parts.append(Text(f"Failures ({len(result.errors)} runs):\n" + "\n".join(lines), style="red"))
     return Group(*parts)
 
 

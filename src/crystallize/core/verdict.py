@@ -68,10 +68,14 @@ class Verdict:
 
     @property
     def label(self) -> str:
-        """A one-word verdict: accepted, rejected, or the status."""
+        """The verdict in words: ``"accepted"``, ``"not accepted"`` (no evidence),
+        ``"opposite direction"`` (significant, but against the hypothesised
+        direction), or the status (``"insufficient data"``, ``"skipped"``)."""
         if self.status != "ok":
             return self.status
-        return "accepted" if self.accepted else "not accepted"
+        if self.accepted:
+            return "accepted"
+        return "opposite direction" if self.significant and not self.direction_matches else "not accepted"
 
     def adjusted(self, p_adjusted: float, method: str | None) -> Verdict:
         """A copy whose decision follows ``p_adjusted``."""

@@ -43,7 +43,8 @@ td.nowrap { white-space: nowrap; overflow-wrap: normal; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 0.85rem; font-weight: 600;
   white-space: nowrap; border: 1px solid currentColor; }
 .badge.accepted { color: var(--good); }
-.badge.not-accepted { color: var(--bad); }
+.badge.not-accepted { color: var(--muted); }
+.badge.opposite-direction { color: var(--bad); }
 .badge.insufficient-data, .badge.skipped { color: var(--warn); }
 .notes { color: var(--muted); font-size: 0.9rem; padding-left: 1.2em; }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); gap: 16px;
@@ -70,7 +71,8 @@ svg .mean-line { fill: none; stroke: var(--fg); stroke-width: 3; }
 svg .whisker { stroke: var(--fg); stroke-width: 2.2; }
 svg .estimate { fill: var(--fg); }
 svg .accepted { stroke: var(--good); } svg .estimate.accepted { fill: var(--good); stroke: none; }
-svg .not-accepted { stroke: var(--bad); } svg .estimate.not-accepted { fill: var(--bad); stroke: none; }
+svg .not-accepted { stroke: var(--muted); } svg .estimate.not-accepted { fill: var(--muted); stroke: none; }
+svg .opposite-direction { stroke: var(--bad); } svg .estimate.opposite-direction { fill: var(--bad); stroke: none; }
 svg .hit { fill: transparent; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
 dl.facts dt { color: var(--muted); }
