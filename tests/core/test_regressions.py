@@ -167,3 +167,72 @@ def test_the_summary_groups_identical_failures():
     assert "Failures (12 runs)" in text
     assert "t (12 runs, replicates 0, 1, 2, 3, 4, 5, 6, 7, ...) in step 'Broken': ValueError: unknown method" in text
     assert text.count("unknown method savgol") == 1
+
+
+def test_captured_values_and_defaults_change_the_fingerprint():
+    from crystallize.core.fingerprint import code_fingerprint
+
+    def make(value):
+        return lambda ctx: ctx.__setitem__("lr", value)
+
+    assert code_fingerprint(make(0.1)) != code_fingerprint(make(0.5))
+    assert code_fingerprint(make(0.1)) == code_fingerprint(make(0.1))
+    defaults = [lambda ctx, v=v: ctx.__setitem__("lr", v) for v in (0.1, 0.5)]
+    assert code_fingerprint(defaults[0]) != code_fingerprint(defaults[1])
+    exp = lambda lr: Experiment(NoiseSource(), [Draw()], [Treatment("t", make(lr))], seed=1)  # noqa: E731
+    assert exp(0.1).fingerprint() != exp(0.5).fingerprint()
+
+
+def test_editing_a_helper_in_another_project_module_changes_the_fingerprint(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from crystallize.core.fingerprint import _is_project, code_fingerprint
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "fp_helper.py").write_text("def transform(x):\n    return x * 2\n")
+    (tmp_path / "fp_steps.py").write_text(
+        "import fp_helper\nfrom fp_helper import transform\n\n"
+        "def step(data, ctx):\n    return {'a': fp_helper.transform(data), 'b': transform(data)}\n")
+    import fp_steps
+
+    before = code_fingerprint(fp_steps.step)
+    (tmp_path / "fp_helper.py").write_text("def transform(x):\n    return x * 100\n")
+    for name in ("fp_helper", "fp_steps"):
+        sys.modules.pop(name)
+    _is_project.cache_clear()
+    import fp_steps as reloaded
+
+    importlib.invalidate_caches()
+    assert code_fingerprint(reloaded.step) != before
+    for name in ("fp_helper", "fp_steps"):
+        sys.modules.pop(name)
+
+
+def test_private_attributes_of_a_step_change_its_hash():
+    class Priv(PipelineStep):
+        cacheable = True
+
+        def __init__(self, factor):
+            self._factor = factor
+
+        def __call__(self, data, ctx):
+            return {"x": float(self._factor)}
+
+    assert Priv(2).params == {} and Priv(2).step_hash != Priv(3).step_hash
+
+
+def test_a_raising_listener_marks_the_stored_run_failed_and_keeps_the_partial_result(tmp_path):
+    import crystallize.store
+
+    class Boom:
+        def on_run_complete(self, record):
+            if record.replicate == 2:
+                raise RuntimeError("listener broke")
+
+    exp = Experiment(NoiseSource(), [Draw()], replicates=5, seed=0, name="boom")
+    with pytest.raises(RuntimeError, match="listener broke") as info:
+        exp.run(store=tmp_path / "s", callbacks=[Boom()])
+    assert len(info.value.result.records) == 3
+    (run,) = crystallize.store.open(tmp_path / "s").experiment_runs()
+    assert run.status == "failed"

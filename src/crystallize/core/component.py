@@ -11,6 +11,9 @@ from crystallize.core.injection import KeywordParams, _expose_for_pickle
 
 __all__ = ["Component", "FunctionComponent", "FunctionFactory"]
 
+#: Attributes the framework keeps on parts; the bound values are already in ``params``.
+_FRAMEWORK_STATE = frozenset({"_keywords", "_bound", "_cacheable"})
+
 
 class Component:
     """Identity of a user-supplied part of an experiment."""
@@ -32,8 +35,12 @@ class Component:
 
     @functools.cached_property
     def identity_hash(self) -> str:
-        """Hash of name, params and code: equal hashes mean the same part."""
-        return hash_value([self.name, self.params, self.code_fingerprint])
+        """Hash of name, params, private state and code: equal hashes mean the same part."""
+        return hash_value([self.name, self.params, self._private_state(), self.code_fingerprint])
+
+    def _private_state(self) -> dict[str, Any]:
+        """Underscored attributes: not shown as params, but they change what the part does."""
+        return {k: v for k, v in vars(self).items() if k.startswith("_") and k not in _FRAMEWORK_STATE}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import secrets
@@ -15,7 +16,6 @@ from crystallize.core.datasource import DataSource, DataSourceFactory
 from crystallize.core.events import Listeners
 from crystallize.core.exceptions import (
     ContextMutationError,
-    CrystallizeError,
     ExperimentDefinitionError,
     MissingMetricError,
     RunFailedError,
@@ -268,12 +268,19 @@ class Experiment:
                      provenance["backend"])
             try:
                 records, interrupted = drive(runner, task, todo, listeners, timeout=timeout)
-            except CrystallizeError as exc:
+            except Exception as exc:  # a guard, a listener or the backend stopped the run
                 partial = self._result(done + list(getattr(exc, "records", [])), provenance, run_id, True, False)
-                run_store.finish(partial, status="failed")
-                exc.result = partial  # type: ignore[attr-defined]
+                with contextlib.suppress(Exception):
+                    run_store.finish(partial, status="failed")
+                with contextlib.suppress(AttributeError, TypeError):
+                    exc.result = partial  # type: ignore[attr-defined]
                 raise
-            result = self._result(done + records, provenance, run_id, interrupted, True)
+            try:
+                result = self._result(done + records, provenance, run_id, interrupted, True)
+            except Exception as exc:  # the analysis failed; the samples are on exc.result and stored
+                with contextlib.suppress(Exception):
+                    run_store.finish(getattr(exc, "result", None), status="failed")
+                raise
             run_store.finish(result, status="interrupted" if interrupted else "completed")
         finally:
             gc.unfreeze()

@@ -6,6 +6,9 @@ import functools
 import hashlib
 import inspect
 import json
+import os
+import sys
+import sysconfig
 import types
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -103,17 +106,48 @@ def _dependencies(target: Any, module: str | None) -> Iterator[tuple[str, Any]]:
             if base.__module__ == module:
                 yield f"base:{base.__qualname__}", base
     for fn in _functions_of(target):
-        for cell in fn.__closure__ or ():
+        for i, value in enumerate(fn.__defaults__ or ()):
+            yield f"value:default{i}", value
+        for key, value in sorted((fn.__kwdefaults__ or {}).items()):
+            yield f"value:kwdefault:{key}", value
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
             try:
                 content = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
             if isinstance(content, (types.FunctionType, type)):
                 yield f"closure:{getattr(content, '__qualname__', '')}", content
+            else:  # a captured value (a treatment made in a loop or by a factory)
+                yield f"value:closure:{name}", content
         scope = fn.__globals__
-        for name in dict.fromkeys(_names(fn.__code__)):
-            if name in scope:
-                yield name, scope[name]
+        names = list(dict.fromkeys(_names(fn.__code__)))
+        for name in names:
+            if name not in scope:
+                continue
+            value = scope[name]
+            yield name, value
+            if isinstance(value, types.ModuleType) and _is_project(value.__name__):
+                for attr in names:  # helper.transform(...) in another module of the project
+                    if attr in vars(value):
+                        yield f"{name}.{attr}", vars(value)[attr]
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_project(module: str | None) -> bool:
+    """Whether ``module`` is the user's own code: a file outside the standard
+    library, installed packages and crystallize itself."""
+    if not module or module.split(".")[0] == "crystallize":
+        return False
+    path = getattr(sys.modules.get(module), "__file__", None)
+    if not isinstance(path, str):
+        return False
+    return not os.path.realpath(path).startswith(_LIBRARY_PATHS)
+
+
+_LIBRARY_PATHS = tuple(sorted({
+    os.path.realpath(p) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    if (p := sysconfig.get_paths().get(key))
+}))
 
 
 def _feed(target: Any, module: str | None, digest: Any, seen: set[int]) -> None:
@@ -124,12 +158,19 @@ def _feed(target: Any, module: str | None, digest: Any, seen: set[int]) -> None:
     for name, value in _dependencies(target, module):
         try:
             value = inspect.unwrap(value) if callable(value) else value
-            ours = isinstance(value, (types.FunctionType, type)) and getattr(value, "__module__", None) == module
+            owner = getattr(value, "__module__", None)
+            ours = isinstance(value, (types.FunctionType, type)) and (owner == module or _is_project(owner))
         except Exception:  # noqa: BLE001 - an exotic object (a mock, a proxy): not code of this module
             continue
-        if ours:
+        if name.startswith("value:"):
+            try:
+                text = stable_json(value)
+            except Exception:  # noqa: BLE001 - an unhashable captured value: its type at least
+                text = "?" + type(value).__qualname__
+            digest.update(b"\0" + name.encode() + b"=" + text.encode() + b"\0")
+        elif ours:
             digest.update(b"\0uses " + name.encode() + b"\0")
-            _feed(value, module, digest, seen)
+            _feed(value, value.__module__, digest, seen)
         elif isinstance(value, _CONSTANT_TYPES) or (
             isinstance(value, (tuple, frozenset)) and all(isinstance(v, _CONSTANT_TYPES) for v in value)
         ):
@@ -143,9 +184,12 @@ def code_fingerprint(obj: Any) -> str:
     available, e.g. a lambda typed into a REPL) and, recursively, the source of
     every function and class *of the same module* that the code refers to by
     name, plus the module-level constants (numbers, strings, tuples of them)
-    it reads. Editing a helper function therefore changes the fingerprint of
-    every step that calls it. Code in other modules (libraries) is not
-    followed: its version is part of the environment instead.
+    it reads, the values its closures capture and its default arguments.
+    Functions and classes of the user's other modules (files outside the
+    standard library and installed packages) are followed the same way, so
+    editing a helper changes the fingerprint of every step that calls it.
+    Installed libraries are not followed: their versions are part of the
+    environment instead.
     """
     target = _target(obj)
     digest = hashlib.sha256()

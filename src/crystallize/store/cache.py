@@ -133,7 +133,7 @@ class FileStepCache:
     @staticmethod
     def _base(step: PipelineStep, data: Any) -> str:
         digest = new_digest()
-        digest.update(stable_json([_VERSION, step.name, step.code_fingerprint, step.params]).encode())
+        digest.update(stable_json([_VERSION, step.step_hash]).encode())  # name, params, private state, code
         feed(digest, data)
         return str(digest.hexdigest())
 

@@ -90,7 +90,8 @@ class DefinitionChangedError(StoreError):
         super().__init__(
             f"cannot resume experiment {name!r}: its definition changed since experiment run {run_id}:\n{listed}\n"
             "Resuming would mix runs of two different experiments. Restore the previous definition to resume, "
-            "or run without resume=True to start a new experiment run."
+            "run without resume=True to start a new experiment run, or, if this is another experiment, give it "
+            "its own name= (experiment runs are matched by name)."
         )
 
 
