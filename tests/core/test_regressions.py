@@ -236,3 +236,18 @@ def test_a_raising_listener_marks_the_stored_run_failed_and_keeps_the_partial_re
     assert len(info.value.result.records) == 3
     (run,) = crystallize.store.open(tmp_path / "s").experiment_runs()
     assert run.status == "failed"
+
+
+def test_a_treatment_key_nothing_reads_is_reported_with_the_closest_key():
+    @pipeline_step
+    def knn(data, ctx, *, n_neighbors=1):
+        return {"acc": float(n_neighbors) + float(ctx.rng.random())}
+
+    exp = Experiment(NoiseSource(), [knn()], [Treatment("k15", {"n_neighbours": 15}), Treatment("ok", {"n_neighbors": 3})],
+                     Hypothesis("acc", PairedTTest()), replicates=3, seed=0)
+    with pytest.warns(Warning, match=r"treatment 'k15' sets 'n_neighbours' \(did you mean 'n_neighbors'\?\), "
+                                     r"which no step or data source read"):
+        result = exp.run(store=False)
+    assert any("which no step or data source read" in n for n in result.get_hypothesis("acc", "k15").notes)
+    assert not any("no step" in n for n in result.get_hypothesis("acc", "ok").notes)
+    assert result.records[0].unread == ()  # only treatments are watched

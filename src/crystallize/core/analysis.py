@@ -94,6 +94,10 @@ def compute_verdicts(
             if note:
                 warnings.warn(f"hypothesis {hypothesis.name!r}: {note}", FailureImbalanceWarning, stacklevel=2)
                 verdict = verdict.with_notes(note)
+            unread = sorted({key for r in treat.values() for key in r.unread})
+            if unread:
+                verdict = verdict.with_notes(f"treatment {name!r} sets {', '.join(unread)}, which no step or "
+                                             "data source read: the treatment may not change anything")
             verdicts.append(verdict)
     return adjust(verdicts, correction)
 

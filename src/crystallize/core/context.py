@@ -62,11 +62,12 @@ class FrozenContext:
         crystallize.core.exceptions.ContextMutationError: tried to change context key 'lr': ...
     """
 
-    __slots__ = ("_data", "_reads", "_seed", "_rng", "_protected", "_writer", "artifacts")
+    __slots__ = ("_data", "_reads", "_touched", "_seed", "_rng", "_protected", "_writer", "artifacts")
 
     def __init__(self, initial: Mapping[str, Any] | None = None, *, seed: int | None = None) -> None:
         self._data: dict[str, Any] = dict(initial or {})
         self._reads: set[str] | None = None
+        self._touched: set[str] | None = None
         self._seed = seed if seed is not None else self._data.get("seed")
         self._rng: np.random.Generator | None = None
         self._protected: frozenset[str] | None = None
@@ -81,18 +82,25 @@ class FrozenContext:
             raise KeyError(f"context has no key {key!r}{suggest(key, self._data)}") from None
         if self._reads is not None:
             self._reads.add(key)
+        if self._touched is not None:
+            self._touched.add(key)
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
         """Return ``ctx[key]`` if present, else ``default``."""
         if key in self._data:
             return self[key]
+        if self._touched is not None:
+            self._touched.add(key)
         return default
 
     def __contains__(self, key: object) -> bool:
+        if self._touched is not None and isinstance(key, str):
+            self._touched.add(key)
         return key in self._data
 
     def __iter__(self) -> Iterator[str]:
+        self._touch_all()
         return iter(self._data)
 
     def __len__(self) -> int:
@@ -100,11 +108,27 @@ class FrozenContext:
 
     def keys(self) -> list[str]:
         """The context's keys, in insertion order."""
+        self._touch_all()
         return list(self._data)
 
     def as_dict(self) -> Mapping[str, Any]:
         """A read-only view of every key and value."""
+        self._touch_all()
         return MappingProxyType(self._data)
+
+    def _values(self) -> Mapping[str, Any]:
+        """Every key and value, for the framework (not counted as reads)."""
+        return MappingProxyType(self._data)
+
+    def _touch_all(self) -> None:
+        if self._touched is not None:
+            self._touched.update(self._data)
+
+    def watch_reads(self) -> set[str]:
+        """Start noting every key anyone reads (unlike :meth:`track_reads`,
+        never reset by the step cache); returns the live set."""
+        self._touched = set()
+        return self._touched
 
     @property
     def rng(self) -> np.random.Generator:

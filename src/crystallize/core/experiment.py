@@ -6,6 +6,7 @@ import contextlib
 import gc
 import logging
 import secrets
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from crystallize.core.datasource import DataSource, DataSourceFactory
 from crystallize.core.events import Listeners
 from crystallize.core.exceptions import (
     ContextMutationError,
+    CrystallizeWarning,
     ExperimentDefinitionError,
     MissingMetricError,
     RunFailedError,
@@ -299,6 +301,11 @@ class Experiment:
         result = Result(self.name, self.conditions, ordered, (), dict(provenance), run_id, interrupted)
         if not analyse:
             return result
+        for condition in self.conditions[1:]:
+            unread = sorted({k for r in ordered if r.condition == condition for k in r.unread})
+            if unread:
+                warnings.warn(f"treatment {condition!r} sets {', '.join(unread)}, which no step or data source read; "
+                              "check the key's spelling", CrystallizeWarning, stacklevel=3)
         try:
             verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
                                         self.correction)

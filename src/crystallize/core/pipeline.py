@@ -154,7 +154,7 @@ class Pipeline:
             output = step(data, view if isinstance(view, FrozenContext) else ctx)
         finally:
             ctx.stop_tracking()
-        values = ctx.as_dict()
+        values = ctx._values()  # noqa: SLF001 - the framework's own view, not a read
         key = cache.save(found, output, {k: values[k] for k in sorted(reads)})
         return output, "miss", key
 

@@ -52,6 +52,7 @@ class RunRecord:
     params: Mapping[str, Any] = field(default_factory=dict)
     steps: tuple[Any, ...] = ()  # StepRecord per step
     artifacts: tuple[str, ...] = ()
+    unread: tuple[str, ...] = ()  # treatment keys no step read (first replicate of a treatment)
 
     @property
     def ok(self) -> bool:
@@ -72,7 +73,7 @@ class RunRecord:
             "started": self.started, "host": self.host,
             "params": {k: to_jsonable(v) for k, v in self.params.items()},
             "steps": [s.as_dict() if hasattr(s, "as_dict") else s for s in self.steps],
-            "artifacts": list(self.artifacts),
+            "artifacts": list(self.artifacts), "unread": list(self.unread),
         }
 
     @classmethod
@@ -86,7 +87,7 @@ class RunRecord:
             started=float(data.get("started", 0.0)), host=data.get("host", ""),
             params=dict(data.get("params") or {}),
             steps=tuple(StepRecord(**s) if isinstance(s, Mapping) else s for s in data.get("steps") or ()),
-            artifacts=tuple(data.get("artifacts") or ()),
+            artifacts=tuple(data.get("artifacts") or ()), unread=tuple(data.get("unread") or ()),
         )
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from crystallize.core.context import RESERVED_KEYS, ArtifactSink, FrozenContext
 from crystallize.core.datasource import DataSource
-from crystallize.core.exceptions import InvalidPipelineOutput, PipelineExecutionError
+from crystallize.core.exceptions import InvalidPipelineOutput, PipelineExecutionError, suggest
 from crystallize.core.pipeline import NULL_CACHE, Pipeline, StepCache
 from crystallize.core.plan import BASELINE, RunSpec
 from crystallize.core.record import RunError, RunRecord, to_jsonable
@@ -39,6 +39,14 @@ def seed_globals(seed: int) -> None:
 
 def _format(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _unread(params: Mapping[str, Any], watched: set[str] | None) -> tuple[str, ...]:
+    """The treatment's keys that nothing read, each with the closest key that was looked for."""
+    if watched is None:
+        return ()
+    asked = [k for k in watched if k not in params]
+    return tuple(f"{key!r}{suggest(key, asked)}" for key in params if key not in watched)
 
 
 @dataclass
@@ -74,7 +82,9 @@ class RunTask:
         params: Mapping[str, Any] = {}
         try:
             ctx = self.context_for(spec)
-            params = {k: to_jsonable(v) for k, v in ctx.as_dict().items() if k not in RESERVED_KEYS}
+            params = {k: to_jsonable(v) for k, v in ctx._values().items() if k not in RESERVED_KEYS}  # noqa: SLF001
+            # the first replicate of a treatment notes what is read, to catch keys nothing uses
+            watched = ctx.watch_reads() if spec.replicate == 0 and spec.condition != BASELINE else None
             seed_globals(spec.seed)
             step = "datasource"
             data = self.datasource.fetch(ctx)
@@ -90,6 +100,7 @@ class RunTask:
         return RunRecord(
             spec.condition, spec.replicate, spec.seed, "ok", dict(metrics), None,
             time.perf_counter() - clock, started, _HOST, params, tuple(steps), tuple(saved),
+            _unread(params, watched),
         )
 
     @staticmethod

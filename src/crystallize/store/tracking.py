@@ -45,6 +45,7 @@ class TrackingContext(FrozenContext):
         self._inner = inner
         self._data = inner._data
         self._reads = None
+        self._touched = None
         self._seed = inner._seed
         self._rng = None
         self._protected = None
