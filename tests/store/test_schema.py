@@ -67,3 +67,11 @@ def test_resolve_store_maps_each_kind_of_argument(tmp_path, monkeypatch):
     assert cs.resolve_store(mine) is mine
     with pytest.raises(TypeError, match="store=3 is not supported; pass None"):
         cs.resolve_store(3)
+
+
+def test_a_store_path_that_is_a_file_is_refused_with_a_hint(tmp_path):
+    from crystallize.store import StoreError, resolve_store
+
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(StoreError, match="is a file, not a folder"):
+        resolve_store(tmp_path / "notes.txt")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from crystallize.store.errors import StoreVersionError
+from crystallize.store.errors import StoreError, StoreVersionError
 
 __all__ = ["DB_NAME", "SCHEMA_VERSION", "connect", "locate", "transaction"]
 
@@ -94,6 +94,9 @@ def locate(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     given = Path(path).expanduser().absolute()
     if given.suffix == ".db":
         return given.parent, given
+    if given.exists() and not given.is_dir():
+        raise StoreError(f"store={str(path)!r} is a file, not a folder; pass a folder (created if missing) "
+                         "or the path of a .db file")
     return given, given / DB_NAME
 
 
