@@ -19,7 +19,8 @@ def test_exported_names_are_pinned():
         "FrozenContext", "Hypothesis", "InsufficientDataWarning", "InvalidMetricError", "InvalidPipelineOutput",
         "MissingMetricError", "Pipeline", "PipelineExecutionError", "PipelineStep", "Result", "RunError",
         "RunFailedError", "RunRecord", "RunSpec", "StatisticalTest", "Treatment", "Verdict", "WelchTTest",
-        "data_source", "pipeline_step",
+        "data_source", "pipeline_step", "MannWhitneyU", "PairedTTest", "PermutationTest", "StudentTTest",
+        "WilcoxonSignedRank",
     }
 
 

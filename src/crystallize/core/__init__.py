@@ -27,7 +27,15 @@ from crystallize.core.pipeline_step import PipelineStep, pipeline_step
 from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.result import Result
-from crystallize.core.stat_test import StatisticalTest, WelchTTest
+from crystallize.core.stat_test import (
+    MannWhitneyU,
+    PairedTTest,
+    PermutationTest,
+    StatisticalTest,
+    StudentTTest,
+    WelchTTest,
+    WilcoxonSignedRank,
+)
 from crystallize.core.treatment import Treatment
 from crystallize.core.verdict import Verdict
 
@@ -46,7 +54,10 @@ __all__ = [
     "InsufficientDataWarning",
     "InvalidMetricError",
     "InvalidPipelineOutput",
+    "MannWhitneyU",
     "MissingMetricError",
+    "PairedTTest",
+    "PermutationTest",
     "Pipeline",
     "PipelineExecutionError",
     "PipelineStep",
@@ -56,9 +67,11 @@ __all__ = [
     "RunRecord",
     "RunSpec",
     "StatisticalTest",
+    "StudentTTest",
     "Treatment",
     "Verdict",
     "WelchTTest",
+    "WilcoxonSignedRank",
     "data_source",
     "pipeline_step",
 ]
