@@ -234,7 +234,8 @@ class Hypothesis:
                                  paired=test.paired, confidence_level=level)
             note = f"non-inferiority by a one-sided t-test with margin {margin:g}"
         out = res.as_dict()
-        out["notes"] = [*out.get("notes", ()), note]
+        out["one_sided_tests"] = list(out.get("notes", ()))  # bounds and one-sided p-values, in details
+        out["notes"] = [note]
         if test.test_name not in ("welch_t", "paired_t"):
             out["notes"].append(f"{test.test_name} has no margin form; decided by "
                                 f"{'paired' if test.paired else 'Welch'} t statistics instead")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -125,7 +126,9 @@ def summary_text(result: Result, *, color: bool | None = None, width: int | None
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width or 120,
+    if width is None:  # a terminal's own width; wide enough for the verdict table otherwise
+        width = shutil.get_terminal_size((140, 40)).columns if sys.stdout.isatty() else 140
+    console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
                       color_system="standard" if color else None)
     console.print(render_summary(result))
     return buffer.getvalue().rstrip("\n")
