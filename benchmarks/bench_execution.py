@@ -19,7 +19,8 @@ Prints medians, each next to its target:
   starts, a local Ray with 2 CPUs. Serial runs are timed interleaved with
   the processes runs, while no engine runs in this process. The cold figure
   for ``backend="processes"`` (worker start-up included) is printed for
-  information;
+  information, and so is the ceiling of the machine: a bare
+  ``multiprocessing.Pool`` against a bare loop on the same work;
 * **scale**: 100,000 runs with one metric, serial, ``store=False``, in a
   fresh subprocess: total time and peak resident memory (``VmHWM``)
   (targets: under 5 s and under 300 MB).
@@ -260,6 +261,25 @@ def timed_run(experiment: Experiment, backend: Any, **kwargs: Any) -> float:
     return took
 
 
+def hardware_ceiling(spins: int, repeats: int) -> float:
+    """Speed-up of a bare ``multiprocessing.Pool`` over a bare loop on the same work:
+    what 2 cores give here with no framework at all (frequency and neighbours included)."""
+    import multiprocessing
+
+    ratios = []
+    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+        pool.map(spin, [1] * WORKERS)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(BURN_RUNS):
+                spin(spins)
+            alone = time.perf_counter() - start
+            start = time.perf_counter()
+            pool.map(spin, [spins] * BURN_RUNS, chunksize=1)
+            ratios.append(alone / (time.perf_counter() - start))
+    return statistics.median(ratios)
+
+
 def scaling(repeats: int, engines: set[str]) -> None:
     """Each engine's median time against the serial median.
 
@@ -268,8 +288,10 @@ def scaling(repeats: int, engines: set[str]) -> None:
     runs in this process: Dask's scheduler and Ray's driver threads would slow
     serial runs down and flatter their own speed-up.
     """
-    experiment = burner(calibrate(BURN_SECONDS))
+    spins = calibrate(BURN_SECONDS)
+    experiment = burner(spins)
     timed_run(experiment, "serial")
+    ceiling = hardware_ceiling(spins, repeats)
     serial: list[float] = []
     parts: list[tuple[str, float, bool]] = []
     cold = None
@@ -307,6 +329,8 @@ def scaling(repeats: int, engines: set[str]) -> None:
         shown.append(f"{name} {seconds:.2f} s ({speedup:.2f}x{mark})")
     print(f"scaling, {BURN_RUNS} runs x {BURN_SECONDS * 1000:.0f} ms of CPU, {WORKERS} workers, engines started "
           f"and warmed up before timing: " + "; ".join(shown), flush=True)
+    print(f"  ceiling of this machine: the same {BURN_RUNS} spins, a bare loop against a bare "
+          f"multiprocessing.Pool({WORKERS}) with nothing else: {ceiling:.2f}x", flush=True)
     if cold is not None:
         print(f"  processes cold (backend='processes', worker start-up included): {cold:.2f} s "
               f"({base / cold:.2f}x)", flush=True)
