@@ -307,8 +307,12 @@ class Experiment:
                 warnings.warn(f"treatment {condition!r} sets {', '.join(unread)}, which no step or data source read; "
                               "check the key's spelling", CrystallizeWarning, stacklevel=3)
         try:
-            verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
-                                        self.correction)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
+                                            self.correction)
+            for warning in caught:  # shown at the caller's run() line, not inside the library
+                warnings.warn(warning.message, warning.category, stacklevel=3)
         except Exception as exc:
             exc.result = result  # type: ignore[attr-defined]  # the samples survive a failed analysis
             raise

@@ -68,7 +68,8 @@ def _verdict_table(result: Result) -> Table:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for v in result.hypotheses:
         rel = v.relative_difference
-        diff = format_number(v.mean_difference, 3) + (f" ({rel:+.1%})" if rel is not None else "")
+        shown = rel is not None and abs(rel) <= 10  # a near-zero baseline makes percentages meaningless
+        diff = format_number(v.mean_difference, 3) + (f" ({rel:+.1%})" if shown else "")
         effect = f"{_EFFECT_NAMES.get(str(v.effect_size_name), v.effect_size_name)} {format_number(v.effect_size, 3)}" \
             if v.effect_size is not None else "—"
         ci = f"[{format_number(v.ci[0], 3)}, {format_number(v.ci[1], 3)}]" if v.ci else "—"
