@@ -65,13 +65,14 @@ def test_samples_plot_draws_every_sample_a_box_and_the_mean_per_condition() -> N
     assert 0 < xs[0] < xs[-1] < width  # every point inside the plot
 
 
-def test_paired_plot_joins_each_replicate_and_skips_missing_values() -> None:
-    series = {0: [1.0, 2.0, 3.0], 1: [1.5, None, 2.5], 2: [1.2, 2.2, 3.1]}
+def test_paired_plot_joins_each_replicate_to_its_baseline_and_skips_missing_values() -> None:
+    series = {0: [1.0, 2.0, 3.0], 1: [1.5, None, 2.5], 2: [1.2, 2.2, 3.1], 3: [None, 2.0, 3.0]}
     root = ET.fromstring(paired_plot(["baseline", "a", "b"], series, "score"))
     paths = [p for p in root.iter(f"{SVG}path") if p.get("class") == "pair"]
-    assert len(paths) == 2  # replicate 1 has no value in "a": no segment to draw
-    assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "mean-line"]) == 1
-    assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "pair-point"]) == 8
+    # baseline -> a and baseline -> b per replicate; replicate 1 lacks "a", replicate 3 its baseline
+    assert len(paths) == 2 + 1 + 2
+    assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "mean-line"]) == 2
+    assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "pair-point"]) == 10
 
 
 def test_forest_plot_puts_the_zero_line_inside_and_colours_by_verdict() -> None:

@@ -126,8 +126,8 @@ def _metric_section(result: Result, metric: str, index: int) -> str:
     replicates = sorted({r for c in conditions for r in values[c]})
     series = {r: [values[c].get(r) for c in conditions] for r in replicates}
     if len(conditions) > 1 and any(sum(v is not None for v in vals) > 1 for vals in series.values()):
-        figures.append(_figure(f"<strong>Paired replicates</strong>: each grey line joins one replicate (same seed) "
-                               f"across the conditions; the bold line joins the means.",
+        figures.append(_figure(f"<strong>Paired replicates</strong>: each grey line joins a replicate's baseline value "
+                               f"to the same replicate (same seed) under a treatment; bold lines join the means.",
                                paired_plot(conditions, series, metric)))
     base = values.get(result.conditions[0], {})
     forest = []

@@ -107,7 +107,8 @@ def samples_plot(rows: Sequence[SampleRow], metric: str) -> str:
 
 
 def paired_plot(conditions: Sequence[str], series: Mapping[int, Sequence[float | None]], metric: str) -> str:
-    """One line per replicate through its value in each condition; the bold line joins the means."""
+    """Per replicate, a line from its baseline value to its value under each treatment;
+    bold lines do the same for the means."""
     values = [v for vals in series.values() for v in vals if v is not None]
     ticks = nice_ticks(min(values), max(values))
     left = max(text_width(tick_label(t, ticks), TICK) for t in ticks) + 12
@@ -123,28 +124,23 @@ def paired_plot(conditions: Sequence[str], series: Mapping[int, Sequence[float |
     for i, (x, name) in enumerate(zip(xs, conditions)):
         dy = LABEL + 6 if i % 2 == 0 or column > text_width(name, LABEL) + 8 else 2 * LABEL + 6
         parts.append(text(x, bottom + dy, _short(name, column * 2 - 8, LABEL), "label", "middle"))
-    lines = []
+    lines = []  # each treatment is compared with the baseline, so lines start at the baseline
     for replicate, vals in sorted(series.items()):
-        segment: list[tuple[float, float]] = []
         for x, v in zip(xs, vals):
-            if v is None:
-                if len(segment) > 1:
-                    lines.append(path(segment, "pair", f"replicate {replicate}"))
-                segment = []
-                continue
-            segment.append((x, y_scale(v)))
-            lines.append(circle(x, y_scale(v), 2.6, "pair-point", f"replicate {replicate}: {v:.6g}"))
-        if len(segment) > 1:
-            lines.append(path(segment, "pair", f"replicate {replicate}"))
+            if v is not None:
+                lines.append(circle(x, y_scale(v), 2.6, "pair-point", f"replicate {replicate}: {v:.6g}"))
+        if vals and vals[0] is not None:
+            start = (xs[0], y_scale(vals[0]))
+            lines.extend(path([start, (x, y_scale(v))], "pair", f"replicate {replicate}")
+                         for x, v in zip(xs[1:], vals[1:]) if v is not None)
     parts.append(group(lines))
-    means = []
+    means: list[tuple[float, float] | None] = []
     for x, column_values in zip(xs, zip(*series.values())):
         present = [v for v in column_values if v is not None]
-        if present:
-            means.append((x, y_scale(sum(present) / len(present))))
-    if len(means) > 1:
-        parts.append(path(means, "mean-line", "mean of each condition"))
-    parts.extend(circle(x, y, 4.2, "mean") for x, y in means)
+        means.append((x, y_scale(sum(present) / len(present))) if present else None)
+    if means and means[0] is not None:
+        parts.extend(path([means[0], m], "mean-line", "mean of each condition") for m in means[1:] if m)
+    parts.extend(circle(m[0], m[1], 4.2, "mean") for m in means if m)
     return document(WIDTH, height, parts, title=f"{metric}: paired replicates across conditions",
                     cls="plot paired")
 
