@@ -156,3 +156,24 @@ def test_an_experiment_whose_every_run_fails_exits_1(project: Write, capsys: pyt
     captured = capsys.readouterr()
     assert "2 runs, 2 failed" in captured.out and "RuntimeError: boom" in captured.out
     assert captured.err == "error: every run failed; see the failures above\n"
+
+
+def test_show_lists_every_failure_and_its_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "flaky.py").write_text(
+        "from crystallize import DataSource, Experiment, PipelineStep, Treatment\n"
+        "class S(DataSource):\n    def fetch(self, ctx):\n        return 1.0\n"
+        "class B(PipelineStep):\n    def __call__(self, d, ctx):\n"
+        "        if ctx['condition'] == 't' and ctx['replicate'] % 2:\n"
+        "            raise ValueError('odd replicate')\n"
+        "        return {'x': d}\n"
+        "experiment = Experiment(S(), [B()], [Treatment('t', {'a': 1})], replicates=4, seed=1, name='flaky')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["run", "flaky:experiment", "--no-progress"]) == 0
+    run_id = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    assert main(["show", run_id[:5], "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert "t/1 in step 'B': ValueError: odd replicate" in out and "t/3 in step 'B'" in out
+    assert main(["show", run_id[:5], "--tracebacks"]) == 0
+    assert "Traceback (most recent call last)" in capsys.readouterr().out

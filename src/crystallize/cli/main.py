@@ -94,11 +94,19 @@ def list_runs(state: _State, name: str | None, limit: int) -> None:
 
 @cli.command()
 @click.argument("run_id")
+@click.option("--errors", "errors", flag_value="errors", help="Also list every failed run.")
+@click.option("--tracebacks", "errors", flag_value="tracebacks", help="Also list every failed run with its traceback.")
 @pass_state
-def show(state: _State, run_id: str) -> None:
+def show(state: _State, run_id: str, errors: str | None) -> None:
     """Print the summary of stored run RUN_ID."""
     result = stored.load(state.store, run_id)
     stored.print_summary(result)
+    if errors:
+        for key, error in result.errors.items():
+            where = f" in step {error.step!r}" if error.step else ""
+            click.echo(f"{key}{where}: {error.type}: {error.message}")
+            if errors == "tracebacks" and error.traceback:
+                click.echo(error.traceback.rstrip() + "\n")
     click.echo(f"run id: {result.run_id}")
 
 

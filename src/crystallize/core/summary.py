@@ -117,7 +117,8 @@ def render_summary(result: Result) -> RenderableType:
         groups = _failure_groups(result)
         lines = [f"  {line}" for line in groups[:6]]
         if len(groups) > 6:
-            lines.append(f"  ... {len(groups) - 6} more kinds of failure (result.errors, or the HTML report)")
+            lines.append(f"  ... {len(groups) - 6} more kinds of failure (result.errors, `crystallize show RUN "
+                         "--errors`, or the HTML report)")
         parts.append(Text(f"Failures ({len(result.errors)} runs):\n" + "\n".join(lines), style="red"))
     return Group(*parts)
 
