@@ -251,3 +251,12 @@ def test_a_treatment_key_nothing_reads_is_reported_with_the_closest_key():
     assert any("which no step or data source read" in n for n in result.get_hypothesis("acc", "k15").notes)
     assert not any("no step" in n for n in result.get_hypothesis("acc", "ok").notes)
     assert result.records[0].unread == ()  # only treatments are watched
+
+
+def test_a_resumed_run_says_how_many_runs_it_loaded(tmp_path):
+    exp = Experiment(NoiseSource(), [Draw()], replicates=3, seed=0, name="resumable")
+    exp.run(store=tmp_path / "s", progress=False)
+    again = Experiment(NoiseSource(), [Draw()], replicates=5, seed=0, name="resumable")
+    result = again.run(store=tmp_path / "s", resume=True, progress=False)
+    assert result.provenance["resumed_runs"] == 3
+    assert "resumed: 3 runs loaded from the store" in str(result)

@@ -261,6 +261,7 @@ class Experiment:
             finished = {(r.condition, r.replicate) for r in done if r.ok}
             todo = [s for s in planned if (s.condition, s.replicate) not in finished]
             done = [r for r in done if r.ok]
+            provenance["resumed_runs"] = len(done)  # loaded from the store, not executed again
             bar = make_progress(progress)
             listeners = Listeners([run_store, _Guard(self, fail_fast), bar, *callbacks])
             listeners.on_experiment_start(self, planned, todo)

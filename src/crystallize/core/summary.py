@@ -105,6 +105,8 @@ def render_summary(result: Result) -> RenderableType:
         f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  "
         f"replicates {prov.get('replicates', '?')}  ·  seed {prov.get('master_seed', '?')}",
     )
+    if prov.get("resumed_runs"):
+        header.append(f"  ·  resumed: {prov['resumed_runs']} runs loaded from the store")
     if result.interrupted:
         header.append("  ·  INTERRUPTED: partial result", style="bold yellow")
     parts: list[RenderableType] = [header, _samples_table(result)]
