@@ -177,9 +177,7 @@ class Experiment:
     def fingerprint(self) -> str:
         """Hash of everything that decides the runs' numbers: data source, steps,
         treatments and seed (not the replicate count, so an experiment can grow)."""
-        d = self.definition()
-        steps = [{k: v for k, v in s.items() if k != "cacheable"} for s in d["steps"]]
-        return hash_value([d["seed"], d["datasource"], steps, d["treatments"]])
+        return _fingerprint(self.definition())
 
     def provenance(self, planned: Sequence[RunSpec] | None = None) -> dict[str, Any]:
         """Definition, fingerprint, seeds, environment and git state.
@@ -189,13 +187,14 @@ class Experiment:
         """
         seeds = ({str(s.replicate): s.seed for s in planned} if planned is not None
                  else {str(r): replicate_seed(self.seed, r) for r in range(self.replicates)})
+        definition = self.definition()
         return {
-            "fingerprint": self.fingerprint(),
+            "fingerprint": _fingerprint(definition),
             "master_seed": self.seed,
             "seed_given": self.seed_given,
             "replicates": self.replicates,
             "seeds": seeds,
-            "definition": self.definition(),
+            "definition": definition,
             "pipeline_signature": self.pipeline.signature(),
             "environment": environment(),
             "git": git_state(),
@@ -236,6 +235,7 @@ class Experiment:
             The :class:`Result`; interrupted runs return a partial result.
         """
         from crystallize.execution import drive, make_progress, resolve_backend  # noqa: PLC0415
+        from crystallize.execution.base import describe as describe_backend  # noqa: PLC0415
         from crystallize.store import resolve_store  # noqa: PLC0415
 
         runner = resolve_backend(backend, workers)
@@ -256,7 +256,7 @@ class Experiment:
                     self.seed = seed
             planned = self.plan()
             provenance = self.provenance(planned)
-            provenance["backend"] = getattr(runner, "name", type(runner).__name__)
+            provenance["backend"] = describe_backend(runner)
             run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned, resume=resume)
             finished = {(r.condition, r.replicate) for r in done if r.ok}
             todo = [s for s in planned if (s.condition, s.replicate) not in finished]
@@ -322,6 +322,12 @@ class Experiment:
     def __repr__(self) -> str:
         return (f"Experiment(name={self.name!r}, conditions={list(self.conditions)!r}, "
                 f"replicates={self.replicates}, seed={self.seed}, hypotheses={[h.name for h in self.hypotheses]})")
+
+
+def _fingerprint(definition: Mapping[str, Any]) -> str:
+    """The fingerprint of a :meth:`Experiment.definition`: what decides the numbers."""
+    steps = [{k: v for k, v in s.items() if k != "cacheable"} for s in definition["steps"]]
+    return hash_value([definition["seed"], definition["datasource"], steps, definition["treatments"]])
 
 
 class _Guard:

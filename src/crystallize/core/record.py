@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -97,7 +96,3 @@ def is_number(value: Any) -> bool:
         return True
     return hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and value.dtype.kind in "biuf"
 
-
-def is_finite(value: Any) -> bool:
-    """Whether a numeric ``value`` is neither NaN nor infinite."""
-    return math.isfinite(float(value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,6 +201,3 @@ class Result:
         return (f"Result(name={self.name!r}, conditions={list(self.conditions)!r}, runs={len(self.records)}, "
                 f"failed={len(self.errors)}, verdicts={len(self.verdicts)}, run_id={self.run_id!r})")
 
-    def _replace_verdicts(self, verdicts: Sequence[Verdict]) -> Result:
-        return Result(self.name, self.conditions, self.records, tuple(verdicts), self.provenance,
-                      self.run_id, self.interrupted)

@@ -13,7 +13,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,7 +58,6 @@ class RunTask:
     treatments: Mapping[str, Treatment]
     cache: StepCache = NULL_CACHE
     artifacts: Callable[[RunSpec], ArtifactSink] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def context_for(self, spec: RunSpec) -> FrozenContext:
         """The frozen context of ``spec``: reserved keys, then the treatment's change."""
