@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from crystallize import (
+    DataSource,
     Experiment,
     ExperimentDefinitionError,
     FrozenContext,
@@ -260,3 +261,16 @@ def test_a_resumed_run_says_how_many_runs_it_loaded(tmp_path):
     result = again.run(store=tmp_path / "s", resume=True, progress=False)
     assert result.provenance["resumed_runs"] == 3
     assert "resumed: 3 runs loaded from the store" in str(result)
+
+
+def test_private_attributes_of_a_data_source_change_the_fingerprint():
+    class Private(DataSource):
+        def __init__(self, scale):
+            self._scale = scale
+
+        def fetch(self, ctx):
+            return self._scale
+
+    make = lambda scale: Experiment(Private(scale), [Draw()], seed=1)  # noqa: E731
+    assert make(1).fingerprint() != make(2).fingerprint()
+    assert make(1).fingerprint() == make(1).fingerprint()

@@ -200,3 +200,29 @@ def test_describe_changes_names_steps_data_sources_and_cacheability():
         "the pipeline's steps changed: ['s'] -> ['s', 'r']",
         "the treatments' order changed: ['t', 'u'] -> ['u', 't']",
     ]
+
+
+def test_a_changed_private_attribute_is_named_when_resume_is_refused(tmp_path):
+    from crystallize import DataSource, Experiment, PipelineStep
+    from crystallize.store import DefinitionChangedError
+
+    class Source(DataSource):
+        def __init__(self, scale):
+            self._scale = scale
+
+        def fetch(self, ctx):
+            return self._scale
+
+    class Step(PipelineStep):
+        def __init__(self, offset):
+            self._offset = offset
+
+        def __call__(self, data, ctx):
+            return {"x": float(data + self._offset)}
+
+    Experiment(Source(1), [Step(0)], seed=1, name="private").run(store=tmp_path, progress=False)
+    with pytest.raises(DefinitionChangedError) as info:
+        Experiment(Source(2), [Step(5)], seed=1, name="private").run(store=tmp_path, progress=False, resume=True)
+    message = str(info.value)
+    assert "the private attributes of the data source 'Source' changed" in message
+    assert "the private attributes of step 'Step' (#0) changed" in message

@@ -166,7 +166,7 @@ class Experiment:
             "name": self.name,
             "seed": self.seed,
             "datasource": {"name": self.datasource.name, "params": dict(self.datasource.params),
-                           "code": self.datasource.code_fingerprint},
+                           "source_hash": self.datasource.source_hash, "code": self.datasource.code_fingerprint},
             "steps": [{"name": s.name, "params": dict(s.params), "step_hash": s.step_hash,
                        "code": s.code_fingerprint, "cacheable": s.is_cacheable} for s in self.pipeline.steps],
             "treatments": [t.describe() for t in self.treatments],

@@ -106,6 +106,8 @@ def _datasource(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
                    f"({_params(old.get('params') or {}, new.get('params') or {})})")
     if old.get("code") != new.get("code"):
         out.append(f"the code of the data source {new.get('name')!r} changed")
+    if not out and old.get("source_hash") != new.get("source_hash"):
+        out.append(f"the private attributes of the data source {new.get('name')!r} changed")
     return out
 
 
@@ -121,6 +123,10 @@ def _steps(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -
             out.append(f"the code of {label} changed (or a function of its module that it calls)")
         if stable_json(before.get("params")) != stable_json(after.get("params")):
             out.append(f"the params of {label} changed ({_params(before.get('params') or {}, after.get('params') or {})})")
+        same_code_and_params = before.get("code") == after.get("code") and \
+            stable_json(before.get("params")) == stable_json(after.get("params"))
+        if same_code_and_params and before.get("step_hash") != after.get("step_hash"):
+            out.append(f"the private attributes of {label} changed")
         if bool(before.get("cacheable")) != bool(after.get("cacheable")):
             out.append(f"{label} was made {'cacheable' if after.get('cacheable') else 'not cacheable'}")
     return out
