@@ -118,3 +118,32 @@ def test_batch_size_follows_the_measured_run_time(duration, remaining, expected)
     sizer.observe([record(SPECS[0], duration)] * 4)
     assert sizer.size(remaining) == expected
     assert BatchSizer(2, 0.05, single=True).size(remaining) == 1
+
+
+def test_a_suspect_lost_before_starting_is_still_run_alone():
+    class Uncertain(FakePool):
+        """Deaths are uncertain (as on Dask), and the first retry of t/7 lands on a worker that lost it."""
+
+        lost_once = False
+
+        def poll(self, timeout):
+            out = []
+            for handle, batch in list(self.pending.items()):
+                del self.pending[handle]
+                keys = [s.key for s in batch]
+                if keys == ["t/7"] and not self.lost_once:
+                    self.lost_once = True
+                    out.append((handle, Lost(False, "its worker had not loaded the experiment")))
+                elif "t/7" in keys:
+                    out.append((handle, Lost(True, "the worker died", certain=False)))
+                else:
+                    out.append((handle, BatchResult([record(s) for s in batch], False)))
+            return out
+
+    pool, out = Uncertain(), []
+    run_batches(pool, SPECS, out.append)
+    assert [r.key for r in out if not r.ok] == ["t/7"]
+    first_alone = pool.batches.index(["t/7"])
+    later = [b for b in pool.batches[first_alone + 1:] if "t/7" in b]
+    assert later == [["t/7"]]  # lost before starting, then run alone again, not inside a batch
+    assert len(out) == len(SPECS)

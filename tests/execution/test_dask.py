@@ -124,3 +124,30 @@ def test_the_experiment_crosses_to_each_worker_once(dask_client, tmp_path):
     unpickled = log.read_text().split()
     assert len(unpickled) == len(set(unpickled))  # no process unpickled it twice
     assert workers <= set(unpickled)
+
+
+@pytest.mark.slow
+def test_workers_that_join_during_a_run_take_runs(reference):
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=40)
+    client = distributed.Client(cluster, set_as_default=False)
+
+    class ScaleUp:
+        def __init__(self) -> None:
+            self.scaled = False
+
+        def on_run_complete(self, record):
+            if not self.scaled:
+                self.scaled = True
+                cluster.scale(2)
+
+    try:
+        result = make(replicates=24, sleep_at=tuple(range(24)), sleep_for=0.25).run(
+            backend=client, store=False, progress=False, callbacks=[ScaleUp()])
+        assert all(r.ok for r in result.records) and len(result.records) == 96
+        assert len({r.metrics["pid"] for r in result.records}) == 2
+    finally:
+        client.close()
+        cluster.close()

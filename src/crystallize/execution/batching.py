@@ -66,7 +66,7 @@ class Pool(Protocol):
 
     #: batches that run at the same time (workers, or worker threads)
     slots: int
-    #: batches kept in flight (``slots`` are kept when a timeout is set)
+    #: batches kept in flight (``slots`` are kept when a timeout is set); both may change as workers come and go
     depth: int
     #: seconds a batch should last so that dispatch costs little
     target: float
@@ -127,14 +127,17 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
     fresh: deque[RunSpec] = deque(specs)
     suspects: deque[tuple[RunSpec, bool]] = deque()  # (run, alone): shared a batch with a dead worker
     sizer = BatchSizer(pool.slots, pool.target, single=timeout is not None)
-    depth = pool.slots if timeout is not None else pool.depth  # with timeouts, submitted == started
     inflight: dict[Hashable, tuple[list[RunSpec], bool]] = {}
     while fresh or suspects or inflight:
+        depth = pool.slots if timeout is not None else pool.depth  # with timeouts, submitted == started
+        sizer.slots = max(1, pool.slots)
         _fill(pool, fresh, suspects, inflight, sizer, depth)
         for handle, outcome in pool.poll(_wait(pool, inflight, timeout)):
             batch, alone = inflight.pop(handle)
             if isinstance(outcome, Lost):
-                if not outcome.started:
+                if not outcome.started and alone:
+                    suspects.appendleft((batch[0], True))
+                elif not outcome.started:
                     fresh.extendleft(reversed(batch))
                 elif len(batch) == 1 and (outcome.certain or alone):
                     emit(lost_record(batch[0], "failed", WORKER_DIED, outcome.reason))

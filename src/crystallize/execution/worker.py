@@ -90,11 +90,14 @@ def load_task(token: str, blob: bytes) -> RunFn:
     return task
 
 
-def run_batch(task: RunFn, batch: Sequence[RunSpec]) -> BatchResult:
-    """Run ``batch`` in order; a ``KeyboardInterrupt`` ends it early, flagged."""
+def run_batch(task: RunFn, batch: Sequence[RunSpec], stop: threading.Event | None = None) -> BatchResult:
+    """Run ``batch`` in order; a ``KeyboardInterrupt`` ends it early, flagged.
+    Once ``stop`` is set, the runs not yet started are skipped."""
     records: list[RunRecord] = []
     try:
         for spec in batch:
+            if stop is not None and stop.is_set():
+                break
             records.append(task(spec))
     except KeyboardInterrupt:
         return BatchResult(records, True)
