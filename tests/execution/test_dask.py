@@ -151,3 +151,29 @@ def test_workers_that_join_during_a_run_take_runs(reference):
     finally:
         client.close()
         cluster.close()
+
+
+def test_a_batch_that_reaches_a_worker_before_the_experiment_is_sent_again_with_it(dask_client, reference):
+    from crystallize.core.runner import RunTask
+    from crystallize.execution.batching import run_batches
+    from crystallize.execution.dask_backend import DaskPool
+    from crystallize.execution.worker import ship
+
+    experiment = make()
+    task = RunTask(experiment.datasource, experiment.pipeline, {t.name: t for t in experiment.treatments})
+    pool = DaskPool(dask_client, ship(task, "dask"))
+    pool._loaded.update(pool._threads)  # as if another batch carried it and has not arrived yet
+    outcomes = []
+    judge = pool._outcome
+    pool._outcome = lambda handle, result: outcomes.append(judge(handle, result)) or outcomes[-1]
+    records = []
+    run_batches(pool, experiment.plan(), records.append)
+    pool.close()
+    assert samples(records) == reference
+    assert "had not loaded the experiment" in outcomes[0][1].reason
+
+
+def test_runners_stay_on_the_workers_between_experiment_runs(dask_client, reference):
+    for _ in range(3):
+        assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
+    assert sorted(dask_client._crystallize_runners) == sorted(dask_client.nthreads())

@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from crystallize.core.plan import RunSpec
 from crystallize.execution.base import Emit, RunFn
 from crystallize.execution.batching import Lost, Outcome, run_batches
 from crystallize.execution.errors import BackendError, MissingExtraError
-from crystallize.execution.worker import ShippedTask, dump_result, load_task, run_batch, ship
+from crystallize.execution.worker import ShippedTask, cached_task, dump_result, load_task, run_batch, ship
 
 try:
     import distributed
@@ -33,42 +34,72 @@ log = logging.getLogger("crystallize")
 
 _WORKER_WAIT = 120.0  # seconds to wait for a worker when the cluster has none
 _REFRESH = 2.0  # seconds between looks for workers that joined
+_KEEP_STOPS = 64  # experiment runs whose stop flag a runner remembers
 
 
 class BatchRunner:
-    """A Dask actor holding the loaded experiment on one worker.
+    """A Dask actor on one worker that runs batches of any experiment.
 
-    It is created once per worker (the experiment crosses to each worker once,
-    as its constructor's argument) and then called directly, client to worker,
-    with no scheduler task per batch. Batches run on the worker's own thread
-    pool, so a worker with several threads runs several batches at once.
+    One runner per worker serves every experiment run of a client. The first
+    batch of an experiment run to reach a worker carries the pickled
+    experiment, which the worker loads once and keeps (the experiment crosses
+    to each worker once); later batches carry only its token. Calls go
+    directly from client to worker, with no scheduler task per batch, and
+    batches run on the worker's own thread pool, so a worker with several
+    threads runs several batches at once.
     """
 
-    def __init__(self, token: str, blob: bytes) -> None:
-        self._task = load_task(token, blob)
+    def __init__(self) -> None:
         self._executor = distributed.get_worker().executor
-        self._stop = threading.Event()
+        self._stops: OrderedDict[str, threading.Event] = OrderedDict()
 
-    async def run(self, batch: list[RunSpec]) -> bytes:
+    def _stop_event(self, token: str) -> threading.Event:
+        event = self._stops.get(token)
+        if event is None:
+            event = self._stops[token] = threading.Event()
+            while len(self._stops) > _KEEP_STOPS:
+                self._stops.popitem(last=False)
+        return event
+
+    async def run(self, token: str, blob: bytes | None, batch: list[RunSpec]) -> bytes | None:
         """Run ``batch`` on a worker thread; its :class:`BatchResult`, pickled
-        here so that a record that cannot travel fails alone."""
+        here so that a record that cannot travel fails alone. ``None``: the
+        experiment came without its bytes and this worker has not loaded it."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, batch)
+        return await loop.run_in_executor(self._executor, self._run, token, blob, batch, self._stop_event(token))
 
-    def _run(self, batch: list[RunSpec]) -> bytes:
-        return dump_result(run_batch(self._task, batch, self._stop))
+    @staticmethod
+    def _run(token: str, blob: bytes | None, batch: list[RunSpec], stop: threading.Event) -> bytes | None:
+        task = cached_task(token)
+        if task is None:
+            if blob is None:
+                return None
+            task = load_task(token, blob)
+        return dump_result(run_batch(task, batch, stop))
 
-    async def stop(self) -> None:
-        """Skip the runs not yet started, in every batch sent so far."""
-        self._stop.set()
+    async def stop(self, token: str) -> None:
+        """Skip the runs of experiment run ``token`` not yet started, in every batch sent so far."""
+        self._stop_event(token).set()
+
+
+def _runners_of(client: Any) -> dict[str, tuple[Any, Any]]:
+    """The client's runners, worker address -> (the actor's future, its handle).
+
+    Kept on the client itself, so that they last as long as it does (a
+    registry keyed by client would keep every client alive: the futures
+    refer to it).
+    """
+    runners: dict[str, tuple[Any, Any]] = client.__dict__.setdefault("_crystallize_runners", {})
+    return runners
 
 
 class DaskPool:
-    """Batches as calls to one :class:`BatchRunner` actor per Dask worker (a
+    """Batches as calls to a :class:`BatchRunner` actor on each Dask worker (a
     :class:`~crystallize.execution.batching.Pool`).
 
     A call goes straight to its worker, which costs about a millisecond, a
-    quarter of a scheduler task. Each batch goes to the worker with the fewest
+    quarter of a scheduler task. A client's runners stay on its workers
+    between experiment runs. Each batch goes to the worker with the fewest
     batches per thread, so that every worker holds one batch to run next and
     none idles while another has a queue. A worker whose calls fail with a
     lost connection has died or left: its batches come back :class:`Lost`.
@@ -80,8 +111,8 @@ class DaskPool:
     def __init__(self, client: Any, task: ShippedTask) -> None:
         self.client = client
         self._task = task
-        self._actors: dict[str, Any] = {}  # worker -> the actor's future (keeps it alive)
-        self._runners: dict[str, Any] = {}  # worker -> the actor's handle
+        self._runners = _runners_of(client)
+        self._loaded: set[str] = set()  # workers sent the experiment's bytes
         self._gone: set[str] = set()  # workers that died, left or were restarted
         self._threads: dict[str, int] = {}
         self._load: dict[str, int] = {}
@@ -127,42 +158,43 @@ class DaskPool:
             time.sleep(0.1)
 
     def _start_runners(self, workers: list[str]) -> None:
-        """A :class:`BatchRunner` on each of ``workers`` (the experiment crosses to each once)."""
-        futures = [self.client.submit(BatchRunner, self._task.token, self._task.blob, actor=True, pure=False,
-                                      key=f"crystallize-runner-{self._task.token}-{uuid.uuid4().hex[:8]}",
+        """A :class:`BatchRunner` on each of ``workers``."""
+        futures = [self.client.submit(BatchRunner, actor=True, pure=False,
+                                      key=f"crystallize-runner-{uuid.uuid4().hex}",
                                       workers=[w], allow_other_workers=True) for w in workers]
         with self.client.as_current():  # an actor's handle binds to the current client
             for future in futures:
                 try:
                     runner = future.result(timeout=_WORKER_WAIT)
                 except (KilledWorker, OSError, TimeoutError, asyncio.TimeoutError):
-                    continue  # its worker went away while loading
+                    continue  # its worker went away meanwhile
                 where = runner._address  # noqa: SLF001 - the worker the actor landed on
                 if where in self._runners or where in self._gone:
                     self.client.cancel([future])
                 else:
-                    self._actors[where], self._runners[where] = future, runner
+                    self._runners[where] = (future, runner)
 
     def _forget(self, worker: str) -> None:
         self._gone.add(worker)
-        self._runners.pop(worker, None)
         self._threads.pop(worker, None)
         self._load.pop(worker, None)
-        actor = self._actors.pop(worker, None)
-        if actor is not None:
-            self.client.cancel([actor])
+        future, _ = self._runners.pop(worker, (None, None))
+        if future is not None:
+            self.client.cancel([future])
 
     def submit(self, batch: list[RunSpec]) -> Hashable:
-        """Send ``batch`` to the least loaded worker's runner."""
+        """Send ``batch`` to the least loaded worker's runner (with the experiment, the first time)."""
         if time.monotonic() - self._refreshed > _REFRESH:
             self._refresh()  # take in workers that joined or restarted
         worker = min(self._load, key=lambda w: self._load[w] / self._threads[w])
+        blob = None if worker in self._loaded else self._task.blob
+        self._loaded.add(worker)
         handle = next(self._handles)
         self._calls[handle] = worker
         self._starts[handle] = time.monotonic()
         self._load[worker] += 1
         try:
-            call = self._runners[worker].run(batch)
+            call = self._runners[worker][1].run(self._task.token, blob, batch)
         except RuntimeError as exc:  # "Worker holding Actor was lost"
             self._done.put((handle, exc))
         else:
@@ -195,6 +227,9 @@ class DaskPool:
             self._load[worker] -= 1
         if isinstance(result, bytes):
             return handle, pickle.loads(result)  # noqa: S301 - made by our own runner
+        if result is None:  # it reached the worker before the batch carrying the experiment
+            self._loaded.discard(worker)
+            return handle, Lost(False, "its worker had not loaded the experiment")
         if handle in self._collateral:
             self._collateral.discard(handle)
             return handle, Lost(False, "its worker was restarted")
@@ -226,19 +261,16 @@ class DaskPool:
         return "its Dask worker was restarted"
 
     def close(self) -> None:
-        """Stop the runners (a run already executing finishes) and release them."""
+        """Tell the runners to skip this experiment run's runs not yet started
+        (a run already executing finishes); the runners stay for the next one."""
         stops = []
-        for runner in self._runners.values():
+        for _, runner in self._runners.values():
             with contextlib.suppress(Exception):
-                stops.append(runner.stop())
+                stops.append(runner.stop(self._task.token))
         for stop in stops:
             with contextlib.suppress(Exception):
                 stop.result(timeout=5)
         self._calls.clear()
-        if self._actors:
-            self.client.cancel(list(self._actors.values()))
-        self._actors.clear()
-        self._runners.clear()
 
 
 @contextlib.contextmanager
