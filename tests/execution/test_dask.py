@@ -177,3 +177,9 @@ def test_runners_stay_on_the_workers_between_experiment_runs(dask_client, refere
     for _ in range(3):
         assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
     assert sorted(dask_client._crystallize_runners) == sorted(dask_client.nthreads())
+
+
+def test_runners_released_by_the_client_are_started_again(dask_client, reference):
+    make(replicates=2).run(backend=dask_client, store=False, progress=False)
+    dask_client.cancel([future for future, _ in dask_client._crystallize_runners.values()])
+    assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference

@@ -143,6 +143,9 @@ class DaskPool:
         deadline = time.monotonic() + _WORKER_WAIT
         while True:
             threads = self._workers()
+            for worker, (future, _) in list(self._runners.items()):
+                if future.status != "finished":  # released, e.g. by client.restart()
+                    del self._runners[worker]
             self._start_runners([w for w in threads if w not in self._runners])
             for worker in set(self._runners) - set(threads):
                 self._forget(worker)
