@@ -144,9 +144,9 @@ def test_workers_that_join_during_a_run_take_runs(reference):
                 cluster.scale(2)
 
     try:
-        result = make(replicates=24, sleep_at=tuple(range(24)), sleep_for=0.25).run(
+        result = make(replicates=40, sleep_at=tuple(range(40)), sleep_for=0.25).run(
             backend=client, store=False, progress=False, callbacks=[ScaleUp()])
-        assert all(r.ok for r in result.records) and len(result.records) == 96
+        assert all(r.ok for r in result.records) and len(result.records) == 160
         assert len({r.metrics["pid"] for r in result.records}) == 2
     finally:
         client.close()
