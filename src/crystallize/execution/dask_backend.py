@@ -70,11 +70,9 @@ class BatchRunner:
 
     @staticmethod
     def _run(token: str, blob: bytes | None, batch: list[RunSpec], stop: threading.Event) -> bytes | None:
-        task = cached_task(token)
+        task = cached_task(token) if blob is None else load_task(token, blob)
         if task is None:
-            if blob is None:
-                return None
-            task = load_task(token, blob)
+            return None
         return dump_result(run_batch(task, batch, stop))
 
     async def stop(self, token: str) -> None:
@@ -126,23 +124,15 @@ class DaskPool:
         self.target = 0.2
         self._refresh()
 
-    def _workers(self) -> dict[str, int]:
-        """The cluster's live workers and their threads, once there is at least one."""
+    def _refresh(self) -> None:
+        """Start a runner on every live worker that has none; forget workers that left.
+
+        Batches only ever go to a worker that is there: Dask leaves a task
+        meant for a departed worker waiting while no other worker is up.
+        """
         deadline = time.monotonic() + _WORKER_WAIT
         while True:
             threads = {w: n for w, n in self.client.nthreads().items() if w not in self._gone}
-            if threads:
-                return threads
-            if time.monotonic() > deadline:
-                raise BackendError(f"the Dask cluster has had no workers for {_WORKER_WAIT:g} s; "
-                                   "start workers, or run with another backend")
-            time.sleep(0.1)
-
-    def _refresh(self) -> None:
-        """Start a runner on every worker that has none; forget workers that left."""
-        deadline = time.monotonic() + _WORKER_WAIT
-        while True:
-            threads = self._workers()
             for worker, (future, _) in list(self._runners.items()):
                 if future.status != "finished":  # released, e.g. by client.restart()
                     del self._runners[worker]
@@ -157,7 +147,8 @@ class DaskPool:
                 self.depth = 2 * self.slots
                 return
             if time.monotonic() > deadline:
-                raise BackendError(f"no Dask worker could start the experiment within {_WORKER_WAIT:g} s")
+                raise BackendError(f"the Dask cluster has had no worker able to run the experiment for "
+                                   f"{_WORKER_WAIT:g} s; start workers, or run with another backend")
             time.sleep(0.1)
 
     def _start_runners(self, workers: list[str]) -> None:
@@ -178,9 +169,8 @@ class DaskPool:
                     self._runners[where] = (future, runner)
 
     def _forget(self, worker: str) -> None:
+        """Stop using ``worker`` (callers then :meth:`_refresh`) and release its runner."""
         self._gone.add(worker)
-        self._threads.pop(worker, None)
-        self._load.pop(worker, None)
         future, _ = self._runners.pop(worker, (None, None))
         if future is not None:
             self.client.cancel([future])
@@ -273,7 +263,6 @@ class DaskPool:
         for stop in stops:
             with contextlib.suppress(Exception):
                 stop.result(timeout=5)
-        self._calls.clear()
 
 
 @contextlib.contextmanager
