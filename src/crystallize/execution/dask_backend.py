@@ -255,7 +255,10 @@ class DaskPool:
 
     def close(self) -> None:
         """Tell the runners to skip this experiment run's runs not yet started
-        (a run already executing finishes); the runners stay for the next one."""
+        (a run already executing finishes); the runners stay for the next one.
+        With no batch in flight (every run done) there is nothing to tell."""
+        if not self._calls:
+            return
         stops = []
         for _, runner in self._runners.values():
             with contextlib.suppress(Exception):
