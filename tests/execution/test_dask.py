@@ -153,33 +153,79 @@ def test_workers_that_join_during_a_run_take_runs(reference):
         cluster.close()
 
 
-def test_a_batch_that_reaches_a_worker_before_the_experiment_is_sent_again_with_it(dask_client, reference):
-    from crystallize.core.runner import RunTask
-    from crystallize.execution.batching import run_batches
-    from crystallize.execution.dask_backend import DaskPool
-    from crystallize.execution.worker import ship
+@pytest.mark.slow
+def test_a_worker_with_several_threads_runs_batches_side_by_side_and_loads_the_experiment_once(reference, tmp_path):
+    import distributed
 
-    experiment = make()
-    task = RunTask(experiment.datasource, experiment.pipeline, {t.name: t for t in experiment.treatments})
-    pool = DaskPool(dask_client, ship(task, "dask"))
-    pool._loaded.update(pool._threads)  # as if another batch carried it and has not arrived yet
-    outcomes = []
-    judge = pool._outcome
-    pool._outcome = lambda handle, result: outcomes.append(judge(handle, result)) or outcomes[-1]
-    records = []
-    run_batches(pool, experiment.plan(), records.append)
-    pool.close()
-    assert samples(records) == reference
-    assert "had not loaded the experiment" in outcomes[0][1].reason
+    from .experiments import CountingSource
+
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None,
+                                       silence_logs=40)
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        assert samples(make().run(backend=client, store=False, progress=False).records) == reference
+        log = tmp_path / "unpickled.txt"
+        result = make(source=CountingSource(str(log)), replicates=20, sleep_at=tuple(range(20)), sleep_for=0.05).run(
+            backend=client, store=False, progress=False)
+        assert all(r.ok for r in result.records)
+        [pid] = {r.metrics["pid"] for r in result.records}
+        assert log.read_text().split() == [str(pid)]  # loaded once, though two batches were sent at the start
+        starts = sorted((r.started, r.started + r.duration) for r in result.records)
+        assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:]))  # runs overlapped
+    finally:
+        client.close()
+        cluster.close()
 
 
-def test_runners_stay_on_the_workers_between_experiment_runs(dask_client, reference):
+def _open_batch_connections(dask_worker):
+    from crystallize.execution.dask_service import HANDLER
+
+    return sum(op == HANDLER for op in dask_worker._comms.values())
+
+
+def test_the_handler_is_registered_once_and_every_connection_closes_after_the_run(dask_client, reference):
+    import time
+
     for _ in range(3):
         assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
-    assert sorted(dask_client._crystallize_runners) == sorted(dask_client.nthreads())
+    assert dask_client._crystallize_handler_on == set(dask_client.nthreads())
+    deadline = time.monotonic() + 10
+    while any(dask_client.run(_open_batch_connections).values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(dask_client.run(_open_batch_connections).values())
 
 
-def test_runners_released_by_the_client_are_started_again(dask_client, reference):
+def test_workers_restarted_by_the_client_get_the_handler_again(dask_client, reference):
     make(replicates=2).run(backend=dask_client, store=False, progress=False)
-    dask_client.cancel([future for future, _ in dask_client._crystallize_runners.values()])
+    before = set(dask_client.nthreads())
+    dask_client.restart()
+    dask_client.wait_for_workers(2, timeout=60)
     assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
+    assert set(dask_client.nthreads()) <= dask_client._crystallize_handler_on
+    assert before != set(dask_client.nthreads())  # restarted workers come back at new addresses
+
+
+def test_it_runs_from_code_that_already_runs_an_event_loop(dask_client, reference):
+    import asyncio
+
+    async def notebook_cell():  # a notebook runs cells inside its event loop
+        return make().run(backend=dask_client, store=False, progress=False)
+
+    assert samples(asyncio.run(notebook_cell()).records) == reference
+
+
+@pytest.mark.slow
+def test_a_cluster_that_requires_tls_is_reached_over_tls(reference):
+    import distributed
+    from distributed.security import Security
+
+    security = Security.temporary()
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, security=security,
+                                       dashboard_address=None, silence_logs=40)
+    client = distributed.Client(cluster, security=security, set_as_default=False)
+    try:
+        assert all(w.startswith("tls://") for w in client.nthreads())
+        assert samples(make().run(backend=client, store=False, progress=False).records) == reference
+    finally:
+        client.close()
+        cluster.close()

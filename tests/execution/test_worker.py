@@ -16,7 +16,7 @@ def test_a_set_stop_skips_the_runs_not_yet_started():
     def task(spec):
         ran.append(spec.key)
         if len(ran) == 2:
-            stop.set()  # as BatchRunner.stop() does from the worker's event loop
+            stop.set()  # as a Dask worker does when the connection of the experiment run closes
         return RunRecord(spec.condition, spec.replicate, spec.seed, "ok", {"x": 1.0}, None, 0.0)
 
     result = run_batch(task, SPECS, stop)
