@@ -115,3 +115,13 @@ class Stopper:
         self.seen.append(record)
         if len(self.seen) == self.after:
             raise KeyboardInterrupt
+
+
+def refused_data_port(dask_worker: Any, nonce: bytes) -> tuple[str, int, int]:
+    """Stands in for ``open_data_port`` on a worker whose ports a firewall closes: names a port nobody listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    return "127.0.0.1", closed, dask_worker.state.nthreads

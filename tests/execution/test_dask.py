@@ -177,31 +177,46 @@ def test_a_worker_with_several_threads_runs_batches_side_by_side_and_loads_the_e
         cluster.close()
 
 
-def _open_batch_connections(dask_worker):
-    from crystallize.execution.dask_service import HANDLER
+def _crystallize_threads(dask_worker):
+    import threading
 
-    return sum(op == HANDLER for op in dask_worker._comms.values())
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("crystallize"))
 
 
-def test_the_handler_is_registered_once_and_every_connection_closes_after_the_run(dask_client, reference):
+def test_every_data_connection_closes_after_the_run(dask_client, reference):
     import time
 
     for _ in range(3):
         assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
-    assert dask_client._crystallize_handler_on == set(dask_client.nthreads())
     deadline = time.monotonic() + 10
-    while any(dask_client.run(_open_batch_connections).values()) and time.monotonic() < deadline:
+    while any(dask_client.run(_crystallize_threads).values()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(dask_client.run(_open_batch_connections).values())
+    assert not any(dask_client.run(_crystallize_threads).values())
 
 
-def test_workers_restarted_by_the_client_get_the_handler_again(dask_client, reference):
+def test_workers_without_a_reachable_data_port_are_reached_through_dask(dask_client, reference, monkeypatch, caplog):
+    from crystallize.execution import dask_backend
+
+    from .experiments import refused_data_port
+
+    monkeypatch.setattr(dask_backend, "open_data_port", refused_data_port)
+    with caplog.at_level("INFO", logger="crystallize"):
+        assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
+    assert sum("no direct data connection to Dask worker" in r.message for r in caplog.records) == 2
+    assert dask_client._crystallize_handler_on >= set(dask_client.nthreads())
+    result = make(die_at=(2,)).run(backend=dask_client, store=False, progress=False)
+    assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/2", "WorkerDied")]
+    dask_client.wait_for_workers(2, timeout=60)
+
+
+def test_workers_restarted_by_the_client_take_runs(dask_client, reference):
     make(replicates=2).run(backend=dask_client, store=False, progress=False)
     before = set(dask_client.nthreads())
     dask_client.restart()
     dask_client.wait_for_workers(2, timeout=60)
+    result = make(replicates=30).run(backend=dask_client, store=False, progress=False)
     assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
-    assert set(dask_client.nthreads()) <= dask_client._crystallize_handler_on
+    assert len({r.metrics["pid"] for r in result.records}) == 2
     assert before != set(dask_client.nthreads())  # restarted workers come back at new addresses
 
 

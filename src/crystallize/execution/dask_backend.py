@@ -8,6 +8,7 @@ import itertools
 import logging
 import os
 import pickle
+import secrets
 import time
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by a monkeypatched import
     raise MissingExtraError("dask", "Dask's distributed scheduler", "dask") from exc
 
-from crystallize.execution.dask_service import HANDLER, install_service
+from crystallize.execution.dask_service import HANDLER, HEADER, install_service, open_data_port
 
 __all__ = ["DaskBackend", "DaskPool", "local_client"]
 
@@ -33,6 +34,44 @@ log = logging.getLogger("crystallize")
 
 _WORKER_WAIT = 120.0  # seconds to wait for a worker when the cluster has none
 _REFRESH = 2.0  # seconds between looks for workers that joined
+_CONNECT_WAIT = 5.0  # seconds a direct data connection may take before Dask's comm is used instead
+
+
+class _Link:
+    """A connection to a worker's batches: a data connection (serving one
+    worker thread) or a Dask comm to the batch handler (serving them all)."""
+
+    def __init__(self, worker: str, capacity: int, stream: Any, comm: Any = None) -> None:
+        self.worker = worker
+        self.capacity = capacity
+        self.load = 0  # batches sent and not yet answered
+        self._stream = stream  # (reader, writer) of a data connection
+        self._comm = comm
+        self._write = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self._comm is not None:
+            async with self._write:
+                await self._comm.write(message)
+            return
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self._stream[1].write(HEADER.pack(len(data)) + data)
+        await self._stream[1].drain()
+
+    async def receive(self) -> dict[str, Any]:
+        if self._comm is not None:
+            message: dict[str, Any] = await self._comm.read()
+            return message
+        reader = self._stream[0]
+        (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
+        return pickle.loads(await reader.readexactly(size))  # type: ignore[no-any-return]  # noqa: S301 - from our worker
+
+    def close(self) -> None:
+        """Close the connection (call it in the loop's thread)."""
+        if self._comm is not None:
+            self._comm.abort()
+        else:
+            self._stream[1].close()
 
 
 def _installed_on(client: Any) -> set[str]:
@@ -44,45 +83,40 @@ def _installed_on(client: Any) -> set[str]:
     return installed
 
 
-class _Stream:
-    """The connection to one worker's batch handler, and what is in flight on it."""
-
-    def __init__(self, comm: Any) -> None:
-        self.comm = comm
-        self.write = asyncio.Lock()
-        self.loaded = False  # the experiment went out with a batch
-        self.load = 0  # batches sent and not yet returned
-
-
 class DaskPool:
-    """Batches sent straight to each Dask worker over a connection of their
-    own (a :class:`~crystallize.execution.batching.Pool`).
+    """Batches sent straight to each Dask worker over connections of the
+    experiment run's own (a :class:`~crystallize.execution.batching.Pool`).
 
-    The pool registers a small handler on every worker
-    (:mod:`~crystallize.execution.dask_service`) and opens one connection to
-    each for the experiment run: batches go out and results come back on it,
-    with no scheduler task or actor in between, so a batch costs little more
-    than its bytes. The experiment travels with the first batch on each
-    connection. The connections run on a :class:`PrivateLoop` in the calling
-    thread. Each batch goes to the worker with the fewest batches per
-    thread, so that every worker holds one batch to run next. A connection
-    that breaks means its worker died or left: its batches come back
-    :class:`Lost`. Every couple of seconds the pool looks for workers that
-    joined (a restarted worker has a new address; a cluster may scale up).
+    For every worker the pool asks Dask (``client.run``) to open a data port
+    for this experiment run, and connects once per worker thread, proving
+    itself with a random nonce sent through Dask. Batches go out and results
+    come back on those connections, served on the worker by plain threads, so
+    a batch costs about what it costs a process pool. Where that fails (a TLS
+    cluster, a firewall), the worker is reached through a Dask comm to a
+    handler the pool registers on it instead. The experiment travels with the
+    first batch to each worker. See :mod:`~crystallize.execution.dask_service`.
+
+    The connections run on a :class:`PrivateLoop` in the calling thread. Each
+    batch goes to the connection with the fewest batches per thread, so that
+    every worker holds one batch to run next. A connection that breaks means
+    its worker died or left: its batches come back :class:`Lost`. Every
+    couple of seconds the pool looks for workers that joined (a restarted
+    worker has a new address; a cluster may scale up).
     """
 
     def __init__(self, client: Any, task: ShippedTask) -> None:
         self.client = client
         self._task = task
+        self._nonce = secrets.token_bytes(16)
         self._loop = PrivateLoop()
-        self._streams: dict[str, _Stream] = {}
+        self._links: dict[str, list[_Link]] = {}  # worker -> its connections
+        self._loaded: set[str] = set()  # workers sent the experiment
         self._gone: set[str] = set()  # workers that died, left or were restarted
-        self._threads: dict[str, int] = {}
-        self._calls: dict[int, str] = {}  # batch handle -> its worker
+        self._calls: dict[int, _Link] = {}  # batch handle -> where it went
         self._starts: dict[int, float] = {}
         self._collateral: set[int] = set()  # batches on a worker restarted after a timeout
         self._handles = itertools.count()
-        self._done: asyncio.Queue[tuple[str, int | None, Any]] | None = None
+        self._done: asyncio.Queue[tuple[_Link, int | None, Any]] | None = None
         self._refreshed = 0.0
         self.slots = self.depth = 1
         self.target = 0.2
@@ -100,15 +134,14 @@ class DaskPool:
         deadline = time.monotonic() + _WORKER_WAIT
         while True:
             threads = {w: n for w, n in self.client.nthreads().items() if w not in self._gone}
-            new = [w for w in threads if w not in self._streams]
+            new = [w for w in threads if w not in self._links]
             if new:
-                self._loop.run(self._connect(self._install(new)))
-            for worker in set(self._streams) - set(threads):
+                self._connect({w: threads[w] for w in new})
+            for worker in set(self._links) - set(threads):
                 self._forget(worker)
-            self._threads = {w: n for w, n in threads.items() if w in self._streams}
             self._refreshed = time.monotonic()
-            if self._threads:
-                self.slots = sum(self._threads.values())
+            self.slots = sum(link.capacity for links in self._links.values() for link in links)
+            if self.slots:
                 self.depth = 2 * self.slots
                 return
             if time.monotonic() > deadline:
@@ -116,12 +149,43 @@ class DaskPool:
                                    f"{_WORKER_WAIT:g} s; start workers, or run with another backend")
             time.sleep(0.1)
 
-    def _install(self, workers: list[str]) -> list[str]:
-        """Those of ``workers`` that have the batch handler, registering it where needed.
+    def _connect(self, threads: dict[str, int]) -> None:
+        """Open data connections to the workers in ``threads``, else Dask comms to their batch handler."""
+        workers = list(threads)
+        try:
+            ports = self.client.run(open_data_port, nonce=self._nonce, workers=workers, on_error="return")
+        except (OSError, ValueError, KeyError) as exc:  # a worker left meanwhile; the next look retries
+            log.debug("could not open data ports on %s: %s", workers, exc)
+            return
+        self._loop.run(self._open_data({w: p for w, p in ports.items() if isinstance(p, tuple)}))
+        rest = [w for w in workers if w not in self._links and w in ports]
+        if rest:
+            self._loop.run(self._open_comms({w: threads[w] for w in self._install(rest)}))
 
-        Which workers have it is remembered on the client, so that later
-        experiment runs do not register it again.
-        """
+    async def _open_data(self, ports: dict[str, tuple[str, int, int]]) -> None:
+        """A data connection per thread of each worker; a worker with any that fails gets none."""
+
+        async def open_one(worker: str, host: str, port: int) -> _Link:
+            stream = await asyncio.wait_for(asyncio.open_connection(host, port), _CONNECT_WAIT)
+            stream[1].write(self._nonce)
+            return _Link(worker, 1, stream)
+
+        wanted = [(worker, host, port) for worker, (host, port, threads) in ports.items() for _ in range(threads)]
+        opened = await asyncio.gather(*(open_one(*w) for w in wanted), return_exceptions=True)
+        for worker, (host, port, _) in ports.items():
+            mine = [link for (w, _, _), link in zip(wanted, opened) if w == worker]
+            if all(isinstance(link, _Link) for link in mine):
+                self._adopt(worker, mine)  # type: ignore[arg-type]
+                continue
+            for link in mine:
+                if isinstance(link, _Link):
+                    link.close()
+            error = next(e for e in mine if not isinstance(e, _Link))
+            log.info("no direct data connection to Dask worker %s at %s:%d (%r); using Dask's own connection",
+                     worker, host, port, error)
+
+    def _install(self, workers: list[str]) -> list[str]:
+        """Those of ``workers`` that have the batch handler, registering it where needed."""
         installed = _installed_on(self.client)
         missing = [w for w in workers if w not in installed]
         if missing:
@@ -133,66 +197,66 @@ class DaskPool:
             installed.update(w for w, answer in answers.items() if answer is True)
         return [w for w in workers if w in installed]
 
-    async def _connect(self, workers: list[str]) -> None:
-        """Open a connection to the batch handler of each of ``workers``."""
-        if self._done is None:
-            self._done = asyncio.Queue()
-
+    async def _open_comms(self, threads: dict[str, int]) -> None:
         async def open_one(worker: str) -> None:
             try:
                 comm = await connect(worker, **self.client.connection_args)
                 await comm.write({"op": HANDLER, "reply": False})
             except (OSError, asyncio.TimeoutError):
                 return
-            self._streams[worker] = _Stream(comm)
-            asyncio.ensure_future(self._read(worker, comm))
+            self._adopt(worker, [_Link(worker, threads[worker], None, comm)])
 
-        await asyncio.gather(*(open_one(w) for w in workers))
+        await asyncio.gather(*(open_one(w) for w in threads))
 
-    async def _read(self, worker: str, comm: Any) -> None:
+    def _adopt(self, worker: str, links: list[_Link]) -> None:
+        """Start using ``links`` to ``worker`` and reading their answers."""
+        if self._done is None:
+            self._done = asyncio.Queue()
+        self._links[worker] = links
+        for link in links:
+            asyncio.ensure_future(self._read(link))
+
+    async def _read(self, link: _Link) -> None:
         assert self._done is not None
         while True:
             try:
-                message = await comm.read()
+                message = await link.receive()
             except Exception as exc:  # noqa: BLE001 - the connection broke: the worker died or left
-                self._done.put_nowait((worker, None, exc))
+                self._done.put_nowait((link, None, exc))
                 return
-            self._done.put_nowait((worker, message["id"], message))
+            self._done.put_nowait((link, message["id"], message))
 
     def _forget(self, worker: str) -> None:
-        """Stop using ``worker`` and close its connection (its batches then come back lost)."""
+        """Stop using ``worker`` and close its connections (its batches then come back lost)."""
         self._gone.add(worker)
         _installed_on(self.client).discard(worker)  # a worker restarted at the same address lacks the handler
-        stream = self._streams.pop(worker, None)
-        if stream is not None:
-            stream.comm.abort()
+        for link in self._links.pop(worker, []):
+            self._loop.call(link.close)
 
     def submit(self, batch: list[RunSpec]) -> Hashable:
-        """Send ``batch`` to the least loaded worker (with the experiment, the first time)."""
+        """Send ``batch`` on the least loaded connection (with the experiment, the first time to a worker)."""
         if time.monotonic() - self._refreshed > _REFRESH:
             self._refresh()  # take in workers that joined or restarted
-        worker = min(self._threads, key=lambda w: self._streams[w].load / self._threads[w])
-        stream = self._streams[worker]
+        link = min((link for links in self._links.values() for link in links), key=lambda k: k.load / k.capacity)
         handle = next(self._handles)
         message = {"id": handle, "token": self._task.token, "batch": pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)}
-        if not stream.loaded:
+        if link.worker not in self._loaded:
             message["blob"] = self._task.blob
-            stream.loaded = True
-        self._calls[handle] = worker
+            self._loaded.add(link.worker)
+        self._calls[handle] = link
         self._starts[handle] = time.monotonic()
-        stream.load += 1
-        self._loop.spawn(self._send(stream, message))
+        link.load += 1
+        self._loop.spawn(self._send(link, message))
         return handle
 
     @staticmethod
-    async def _send(stream: _Stream, message: dict[str, Any]) -> None:
-        async with stream.write:
-            try:
-                await stream.comm.write(message)
-            except Exception:  # noqa: BLE001 - the reader reports the broken connection
-                stream.comm.abort()
+    async def _send(link: _Link, message: dict[str, Any]) -> None:
+        try:
+            await link.send(message)
+        except Exception:  # noqa: BLE001 - its reader reports the broken connection
+            link.close()
 
-    async def _wait(self, timeout: float | None) -> list[tuple[str, int | None, Any]]:
+    async def _wait(self, timeout: float | None) -> list[tuple[_Link, int | None, Any]]:
         assert self._done is not None
         try:
             finished = [await asyncio.wait_for(self._done.get(), timeout)]
@@ -205,33 +269,33 @@ class DaskPool:
     def poll(self, timeout: float | None) -> list[tuple[Hashable, Outcome]]:
         """Batches that finished within ``timeout`` seconds."""
         outcomes: list[tuple[Hashable, Outcome]] = []
-        for worker, handle, message in self._loop.run(self._wait(timeout)):
+        for link, handle, message in self._loop.run(self._wait(timeout)):
             if handle is None:
-                outcomes.extend(self._lost(worker, message))
+                outcomes.extend(self._lost(link.worker, message))
             elif self._calls.pop(handle, None) is not None:  # else killed after a timeout
                 self._starts.pop(handle, None)
-                if worker in self._streams:
-                    self._streams[worker].load -= 1
+                link.load -= 1
                 if "error" in message:
-                    raise pickle.loads(message["error"])  # noqa: S301 - made by our own worker handler
+                    raise pickle.loads(message["error"])  # noqa: S301 - made by our own worker side
                 outcomes.append((handle, pickle.loads(message["result"])))  # noqa: S301 - likewise
         return outcomes
 
     def _lost(self, worker: str, error: Exception) -> list[tuple[Hashable, Outcome]]:
         """The batches in flight on ``worker``, whose connection broke."""
         if worker not in self._gone:
-            log.warning("lost Dask worker %s: %s", worker, error)
+            log.warning("lost Dask worker %s: %r", worker, error)
             self._forget(worker)
             self._refresh()
         lost: list[tuple[Hashable, Outcome]] = []
-        for handle in [h for h, w in self._calls.items() if w == worker]:
+        for handle in [h for h, link in self._calls.items() if link.worker == worker]:
             del self._calls[handle]
             self._starts.pop(handle, None)
             if handle in self._collateral:
                 self._collateral.discard(handle)
                 lost.append((handle, Lost(False, "its worker was restarted")))
             else:
-                lost.append((handle, Lost(True, f"the Dask worker running this run died ({error})", certain=False)))
+                lost.append((handle, Lost(True, f"the Dask worker running this run died ({error!r})",
+                                          certain=False)))
         return lost
 
     def started(self, handle: Hashable) -> float | None:
@@ -240,11 +304,12 @@ class DaskPool:
 
     def kill(self, handle: Hashable) -> str:
         """Restart the worker running the batch through its nanny."""
-        worker = self._calls.pop(handle, None)  # type: ignore[call-overload]
+        link = self._calls.pop(handle, None)  # type: ignore[call-overload]
         self._starts.pop(handle, None)  # type: ignore[call-overload]
-        if worker is None or worker in self._gone:
+        if link is None or link.worker in self._gone:
             return "its Dask worker was already gone"
-        self._collateral.update(h for h, w in self._calls.items() if w == worker)
+        worker = link.worker
+        self._collateral.update(h for h, k in self._calls.items() if k.worker == worker)
         self._forget(worker)
         status = self.client.restart_workers([worker], raise_for_error=False)
         self._refresh()
@@ -256,9 +321,10 @@ class DaskPool:
     def close(self) -> None:
         """Close the connections: each worker skips the runs it has not started
         (a run already executing finishes)."""
-        for stream in self._streams.values():
-            stream.comm.abort()
-        self._streams.clear()
+        for links in self._links.values():
+            for link in links:
+                self._loop.call(link.close)
+        self._links.clear()
         self._loop.close()
 
 
@@ -299,16 +365,16 @@ class DaskBackend:
 
     A client passed in (or the default one) is used and never closed. The
     experiment is pickled once with cloudpickle and sent once to each worker,
-    over a connection of its own that then carries the batches and their
-    records (:class:`DaskPool`). A worker that dies fails only the run it was
-    running (``WorkerDied``); workers that join or restart are connected to
-    and take runs. ``timeout``: the worker running the batch is restarted
-    through its nanny (timeouts count from submission; as many batches as
-    worker threads are in flight, so that is when they start). On Ctrl-C the
-    connections close and every worker skips the runs it has not started; a
-    run already executing finishes in its worker thread and its result is
-    dropped. Dask starts the LocalCluster's workers by re-importing the main
-    module, so a script that uses ``backend="dask"`` needs the usual
+    over connections of the experiment run's own that then carry the batches
+    and their records (:class:`DaskPool`). A worker that dies fails only the
+    run it was running (``WorkerDied``); workers that join or restart are
+    connected to and take runs. ``timeout``: the worker running the batch is
+    restarted through its nanny (timeouts count from submission; as many
+    batches as worker threads are in flight, so that is when they start). On
+    Ctrl-C the connections close and every worker skips the runs it has not
+    started; a run already executing finishes in its worker thread and its
+    result is dropped. Dask starts the LocalCluster's workers by re-importing
+    the main module, so a script that uses ``backend="dask"`` needs the usual
     ``if __name__ == "__main__":``.
 
     Args:

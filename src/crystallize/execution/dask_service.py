@@ -1,20 +1,25 @@
-"""The worker side of the Dask backend: a handler on each Dask worker that
-runs batches sent over one connection per experiment run.
+"""The worker side of the Dask backend: what runs the batches on each Dask worker.
 
-The client opens a connection to each worker (Dask's own comm, so the
-cluster's TLS and security settings apply), names the handler
-``crystallize_batches``, and from then on the connection carries only
-batches one way and results the other, with none of the bookkeeping of a
-scheduler task or an actor call. Messages (msgpack, through Dask's comm):
+Batches reach a worker in one of two ways, both opened through ``client.run``:
 
-* client to worker: ``{"id": n, "token": t, "batch": pickled specs}``; the
-  first batch also carries ``"blob"``, the pickled experiment.
-* worker to client: ``{"id": n, "result": pickled BatchResult}``, or
-  ``{"id": n, "error": pickled exception}`` when the batch could not run at all.
+* **A data port** (:func:`open_data_port`), the fast way. The worker listens
+  on a port of its own for the experiment run; the client opens one plain TCP
+  connection per worker thread and proves itself with a random nonce it sent
+  through Dask. Each connection is served by a thread that reads a batch,
+  runs it and writes its result, like a process pool's worker: the worker's
+  event loop takes no part, so a batch costs little more than its bytes.
+  Messages are length-prefixed pickles.
+* **A Dask comm handler** (:func:`install_service`), where the data port
+  cannot be used (TLS clusters, ports a firewall closes): the client opens a
+  Dask connection naming the handler ``crystallize_batches``, which runs each
+  batch on the worker's thread pool. Messages go through Dask's protocol.
 
-Batches run on the worker's thread pool, as many at once as it has threads.
-When the connection closes (the experiment run ended, was interrupted, or
-its client died), the runs not yet started are skipped.
+Either way a message is ``{"id": n, "token": t, "batch": pickled specs}``,
+the first batch to a worker also carrying ``"blob"`` (the pickled
+experiment), and the answer ``{"id": n, "result": pickled BatchResult}`` or
+``{"id": n, "error": pickled exception}`` for a batch that could not run at
+all. When a connection closes (the experiment run ended or was interrupted,
+or its client died), the runs it sent that have not started are skipped.
 """
 
 from __future__ import annotations
@@ -22,71 +27,176 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import pickle
+import queue
+import socket
+import struct
 import threading
+import time
 from typing import Any
 
-from distributed.comm import CommClosedError
+from distributed.comm import CommClosedError, get_address_host
 from distributed.core import Status
 
-from crystallize.core.plan import RunSpec
+from crystallize.execution.base import RunFn
 from crystallize.execution.errors import BackendError
-from crystallize.execution.worker import dump_result, load_task, run_batch
+from crystallize.execution.worker import BatchResult, dump_result, load_task, run_batch
 
-__all__ = ["HANDLER", "install_service"]
+__all__ = ["HANDLER", "HEADER", "BatchSession", "install_service", "open_data_port"]
 
-#: the name clients open a batch connection with
+#: the name clients open a Dask comm to the batch handler with
 HANDLER = "crystallize_batches"
+#: the length prefix of a message on a data connection
+HEADER = struct.Struct("!Q")
+
+_ACCEPT_FOR = 60.0  # seconds a data port waits for its connections
+_NONCE_WAIT = 10.0  # seconds a new data connection has to prove itself
+
+
+class BatchSession:
+    """One experiment run's batches on one worker, whichever connection they
+    come by: the experiment is loaded from the batch that carries it, and a
+    batch that arrives before it (on another connection) waits for it."""
+
+    def __init__(self) -> None:
+        self._loaded = threading.Event()
+        self._task: RunFn | None = None
+        self._error: Exception | None = None
+
+    def answer(self, message: dict[str, Any], stop: threading.Event) -> dict[str, Any]:
+        """Run the batch in ``message``; the reply to send back."""
+        try:
+            if "blob" in message:
+                try:
+                    self._task = load_task(message["token"], message["blob"])
+                except Exception as exc:
+                    self._error = exc
+                    raise
+                finally:
+                    self._loaded.set()
+            while not self._loaded.wait(0.5):
+                if stop.is_set():  # the connection closed: nobody reads this answer
+                    return {"id": message["id"], "result": dump_result(BatchResult([], False))}
+            if self._task is None:
+                raise self._error or BackendError("the experiment did not load on this Dask worker")
+            batch = pickle.loads(message["batch"])  # noqa: S301 - sent by our own client
+            return {"id": message["id"], "result": dump_result(run_batch(self._task, batch, stop))}
+        except Exception as exc:  # noqa: BLE001 - sent back to be raised in the calling process
+            return {"id": message["id"], "error": _pickled(exc)}
+
+
+def open_data_port(dask_worker: Any, nonce: bytes) -> tuple[str, int, int] | None:
+    """Listen for the data connections of one experiment run (run through
+    ``client.run``): ``(host, port, threads)``, or ``None`` where the worker
+    speaks TLS (the client then uses the comm handler)."""
+    if not dask_worker.address.startswith("tcp://"):
+        return None
+    host = get_address_host(dask_worker.address)
+    listener = socket.create_server((host, 0))
+    threads = dask_worker.state.nthreads
+    threading.Thread(target=_accept, args=(listener, nonce, threads, BatchSession()), daemon=True,
+                     name="crystallize-accept").start()
+    return host, listener.getsockname()[1], threads
+
+
+def _read_frame(read: Any) -> Any:
+    """One message from ``read(n)`` (a function returning exactly ``n`` bytes)."""
+    (size,) = HEADER.unpack(read(HEADER.size))
+    return pickle.loads(read(size))  # noqa: S301 - from our own peer, which proved itself with the nonce
+
+
+def _accept(listener: socket.socket, nonce: bytes, count: int, session: BatchSession) -> None:
+    """Take ``count`` connections that present ``nonce``; serve each in a thread of its own."""
+    deadline = time.monotonic() + _ACCEPT_FOR
+    with listener:
+        while count and (left := deadline - time.monotonic()) > 0:
+            listener.settimeout(left)
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.settimeout(_NONCE_WAIT)
+            try:
+                proven = _read_exactly(conn, len(nonce)) == nonce
+            except OSError:
+                proven = False
+            if not proven:
+                conn.close()
+                continue
+            conn.settimeout(None)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=_serve, args=(conn, session), daemon=True, name="crystallize-batches").start()
+            count -= 1
+
+
+def _serve(conn: socket.socket, session: BatchSession) -> None:
+    """Run the batches that arrive on ``conn`` until it closes.
+
+    A reader thread takes messages off the connection as they arrive, so that
+    a closed connection stops the batch running (between runs) at once.
+    """
+    inbox: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while True:
+                inbox.put(_read_frame(lambda n: _read_exactly(conn, n)))
+        except (OSError, EOFError, pickle.UnpicklingError):
+            stop.set()
+            inbox.put(None)
+
+    threading.Thread(target=read, daemon=True, name="crystallize-read").start()
+    with conn:
+        while (message := inbox.get()) is not None:
+            reply = pickle.dumps(session.answer(message, stop), protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                conn.sendall(HEADER.pack(len(reply)) + reply)
+            except OSError:
+                return
+
+
+def _read_exactly(conn: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = conn.recv(min(size - len(data), 1 << 20))
+        if not chunk:
+            raise EOFError("the connection closed")
+        data += chunk
+    return bytes(data)
 
 
 def install_service(dask_worker: Any) -> bool:
     """Register the batch handler on ``dask_worker`` (run through ``client.run``)."""
 
     async def crystallize_batches(comm: Any) -> Status:
-        await _Connection(dask_worker, comm).serve()
+        await _serve_comm(dask_worker, comm)
         return Status.dont_reply  # the connection closed: nothing to answer
 
     dask_worker.handlers[HANDLER] = crystallize_batches
     return True
 
 
-class _Connection:
-    """One client's experiment run on this worker."""
+async def _serve_comm(worker: Any, comm: Any) -> None:
+    """Run the batches that arrive on a Dask comm on the worker's thread pool until it closes."""
+    loop = asyncio.get_running_loop()
+    session, stop, write = BatchSession(), threading.Event(), asyncio.Lock()
+    running: set[asyncio.Future[None]] = set()
 
-    def __init__(self, worker: Any, comm: Any) -> None:
-        self._worker = worker
-        self._comm = comm
-        self._stop = threading.Event()  # set when the connection closes
-        self._write = asyncio.Lock()
-        self._loading: asyncio.Future[Any] | None = None  # the experiment, unpickled off the event loop
-        self._running: set[asyncio.Future[None]] = set()
-
-    async def serve(self) -> None:
-        try:
-            while True:
-                message = await self._comm.read()
-                task = asyncio.ensure_future(self._run(message))
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
-        except (CommClosedError, OSError):
-            pass  # the experiment run is over, or its client is gone
-        finally:
-            self._stop.set()
-
-    async def _run(self, message: dict[str, Any]) -> None:
-        loop = asyncio.get_running_loop()
-        executor = self._worker.executor
-        try:
-            if self._loading is None:  # the first batch carries the experiment
-                self._loading = loop.run_in_executor(executor, load_task, message["token"], message["blob"])
-            task = await self._loading
-            batch: list[RunSpec] = pickle.loads(message["batch"])  # noqa: S301 - sent by our own client
-            reply = {"id": message["id"], "result": await loop.run_in_executor(
-                executor, lambda: dump_result(run_batch(task, batch, self._stop)))}
-        except Exception as exc:  # noqa: BLE001 - sent back to be raised in the calling process
-            reply = {"id": message["id"], "error": _pickled(exc)}
-        async with self._write:
+    async def run(message: dict[str, Any]) -> None:
+        reply = await loop.run_in_executor(worker.executor, session.answer, message, stop)
+        async with write:
             with contextlib.suppress(CommClosedError, OSError):
-                await self._comm.write(reply)
+                await comm.write(reply)
+
+    try:
+        while True:
+            task = asyncio.ensure_future(run(await comm.read()))
+            running.add(task)
+            task.add_done_callback(running.discard)
+    except (CommClosedError, OSError):
+        pass  # the experiment run is over, or its client is gone
+    finally:
+        stop.set()
 
 
 def _pickled(exc: Exception) -> bytes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["PrivateLoop"]
@@ -37,6 +37,13 @@ class PrivateLoop:
             self._loop.create_task(coroutine)
         else:
             self._loop.call_soon_threadsafe(self._loop.create_task, coroutine)
+
+    def call(self, function: Callable[[], Any]) -> None:
+        """Call ``function`` in the loop's thread (now, if that is this one)."""
+        if self._thread is None:
+            function()
+        else:
+            self._loop.call_soon_threadsafe(function)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run the loop until ``coroutine`` is done; its result."""
