@@ -38,8 +38,8 @@ _CONNECT_WAIT = 5.0  # seconds a direct data connection may take before Dask's c
 
 
 class _Link:
-    """A connection to a worker's batches: a data connection (serving one
-    worker thread) or a Dask comm to the batch handler (serving them all)."""
+    """The connection to a worker's batches: a data connection or a Dask comm
+    to its batch handler; either runs ``capacity`` batches at once."""
 
     def __init__(self, worker: str, capacity: int, stream: Any, comm: Any = None) -> None:
         self.worker = worker
@@ -88,8 +88,8 @@ class DaskPool:
     experiment run's own (a :class:`~crystallize.execution.batching.Pool`).
 
     For every worker the pool asks Dask (``client.run``) to open a data port
-    for this experiment run, and connects once per worker thread, proving
-    itself with a random nonce sent through Dask. Batches go out and results
+    for this experiment run, and connects to it, proving itself with a random
+    nonce sent through Dask. Batches go out and results
     come back on those connections, served on the worker by plain threads, so
     a batch costs about what it costs a process pool. Where that fails (a TLS
     cluster, a firewall), the worker is reached through a Dask comm to a
@@ -97,7 +97,7 @@ class DaskPool:
     first batch to each worker. See :mod:`~crystallize.execution.dask_service`.
 
     The connections run on a :class:`PrivateLoop` in the calling thread. Each
-    batch goes to the connection with the fewest batches per thread, so that
+    batch goes to the worker with the fewest batches per thread, so that
     every worker holds one batch to run next. A connection that breaks means
     its worker died or left: its batches come back :class:`Lost`. Every
     couple of seconds the pool looks for workers that joined (a restarted
@@ -109,7 +109,7 @@ class DaskPool:
         self._task = task
         self._nonce = secrets.token_bytes(16)
         self._loop = PrivateLoop()
-        self._links: dict[str, list[_Link]] = {}  # worker -> its connections
+        self._links: dict[str, _Link] = {}  # worker -> its connection
         self._loaded: set[str] = set()  # workers sent the experiment
         self._gone: set[str] = set()  # workers that died, left or were restarted
         self._calls: dict[int, _Link] = {}  # batch handle -> where it went
@@ -140,7 +140,7 @@ class DaskPool:
             for worker in set(self._links) - set(threads):
                 self._forget(worker)
             self._refreshed = time.monotonic()
-            self.slots = sum(link.capacity for links in self._links.values() for link in links)
+            self.slots = sum(link.capacity for link in self._links.values())
             if self.slots:
                 self.depth = 2 * self.slots
                 return
@@ -163,26 +163,19 @@ class DaskPool:
             self._loop.run(self._open_comms({w: threads[w] for w in self._install(rest)}))
 
     async def _open_data(self, ports: dict[str, tuple[str, int, int]]) -> None:
-        """A data connection per thread of each worker; a worker with any that fails gets none."""
+        """A data connection to each worker of ``ports``."""
 
-        async def open_one(worker: str, host: str, port: int) -> _Link:
-            stream = await asyncio.wait_for(asyncio.open_connection(host, port), _CONNECT_WAIT)
+        async def open_one(worker: str, host: str, port: int, threads: int) -> None:
+            try:
+                stream = await asyncio.wait_for(asyncio.open_connection(host, port), _CONNECT_WAIT)
+            except (OSError, asyncio.TimeoutError) as exc:
+                log.info("no direct data connection to Dask worker %s at %s:%d (%r); using Dask's own connection",
+                         worker, host, port, exc)
+                return
             stream[1].write(self._nonce)
-            return _Link(worker, 1, stream)
+            self._adopt(worker, _Link(worker, threads, stream))
 
-        wanted = [(worker, host, port) for worker, (host, port, threads) in ports.items() for _ in range(threads)]
-        opened = await asyncio.gather(*(open_one(*w) for w in wanted), return_exceptions=True)
-        for worker, (host, port, _) in ports.items():
-            mine = [link for (w, _, _), link in zip(wanted, opened) if w == worker]
-            if all(isinstance(link, _Link) for link in mine):
-                self._adopt(worker, mine)  # type: ignore[arg-type]
-                continue
-            for link in mine:
-                if isinstance(link, _Link):
-                    link.close()
-            error = next(e for e in mine if not isinstance(e, _Link))
-            log.info("no direct data connection to Dask worker %s at %s:%d (%r); using Dask's own connection",
-                     worker, host, port, error)
+        await asyncio.gather(*(open_one(worker, *where) for worker, where in ports.items()))
 
     def _install(self, workers: list[str]) -> list[str]:
         """Those of ``workers`` that have the batch handler, registering it where needed."""
@@ -204,17 +197,16 @@ class DaskPool:
                 await comm.write({"op": HANDLER, "reply": False})
             except (OSError, asyncio.TimeoutError):
                 return
-            self._adopt(worker, [_Link(worker, threads[worker], None, comm)])
+            self._adopt(worker, _Link(worker, threads[worker], None, comm))
 
         await asyncio.gather(*(open_one(w) for w in threads))
 
-    def _adopt(self, worker: str, links: list[_Link]) -> None:
-        """Start using ``links`` to ``worker`` and reading their answers."""
+    def _adopt(self, worker: str, link: _Link) -> None:
+        """Start using ``link`` to ``worker`` and reading its answers."""
         if self._done is None:
             self._done = asyncio.Queue()
-        self._links[worker] = links
-        for link in links:
-            asyncio.ensure_future(self._read(link))
+        self._links[worker] = link
+        asyncio.ensure_future(self._read(link))
 
     async def _read(self, link: _Link) -> None:
         assert self._done is not None
@@ -230,14 +222,15 @@ class DaskPool:
         """Stop using ``worker`` and close its connections (its batches then come back lost)."""
         self._gone.add(worker)
         _installed_on(self.client).discard(worker)  # a worker restarted at the same address lacks the handler
-        for link in self._links.pop(worker, []):
+        link = self._links.pop(worker, None)
+        if link is not None:
             self._loop.call(link.close)
 
     def submit(self, batch: list[RunSpec]) -> Hashable:
         """Send ``batch`` on the least loaded connection (with the experiment, the first time to a worker)."""
         if time.monotonic() - self._refreshed > _REFRESH:
             self._refresh()  # take in workers that joined or restarted
-        link = min((link for links in self._links.values() for link in links), key=lambda k: k.load / k.capacity)
+        link = min(self._links.values(), key=lambda k: k.load / k.capacity)
         handle = next(self._handles)
         message = {"id": handle, "token": self._task.token, "batch": pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)}
         if link.worker not in self._loaded:
@@ -321,9 +314,8 @@ class DaskPool:
     def close(self) -> None:
         """Close the connections: each worker skips the runs it has not started
         (a run already executing finishes)."""
-        for links in self._links.values():
-            for link in links:
-                self._loop.call(link.close)
+        for link in self._links.values():
+            self._loop.call(link.close)
         self._links.clear()
         self._loop.close()
 

@@ -4,11 +4,11 @@ Batches reach a worker in one of two ways, both opened through ``client.run``:
 
 * **A data port** (:func:`open_data_port`), the fast way. The worker listens
   on a port of its own for the experiment run; the client opens one plain TCP
-  connection per worker thread and proves itself with a random nonce it sent
-  through Dask. Each connection is served by a thread that reads a batch,
-  runs it and writes its result, like a process pool's worker: the worker's
-  event loop takes no part, so a batch costs little more than its bytes.
-  Messages are length-prefixed pickles.
+  connection to it and proves itself with a random nonce it sent through
+  Dask. A thread per worker thread takes a batch, runs it and writes its
+  result, like a process pool's worker: the worker's event loop takes no
+  part, so a batch costs little more than its bytes. Messages are
+  length-prefixed pickles.
 * **A Dask comm handler** (:func:`install_service`), where the data port
   cannot be used (TLS clusters, ports a firewall closes): the client opens a
   Dask connection naming the handler ``crystallize_batches``, which runs each
@@ -85,7 +85,7 @@ class BatchSession:
 
 
 def open_data_port(dask_worker: Any, nonce: bytes) -> tuple[str, int, int] | None:
-    """Listen for the data connections of one experiment run (run through
+    """Listen for the data connection of one experiment run (run through
     ``client.run``): ``(host, port, threads)``, or ``None`` where the worker
     speaks TLS (the client then uses the comm handler)."""
     if not dask_worker.address.startswith("tcp://"):
@@ -93,8 +93,7 @@ def open_data_port(dask_worker: Any, nonce: bytes) -> tuple[str, int, int] | Non
     host = get_address_host(dask_worker.address)
     listener = socket.create_server((host, 0))
     threads = dask_worker.state.nthreads
-    threading.Thread(target=_accept, args=(listener, nonce, threads, BatchSession()), daemon=True,
-                     name="crystallize-accept").start()
+    threading.Thread(target=_accept, args=(listener, nonce, threads), daemon=True, name="crystallize-accept").start()
     return host, listener.getsockname()[1], threads
 
 
@@ -104,11 +103,11 @@ def _read_frame(read: Any) -> Any:
     return pickle.loads(read(size))  # noqa: S301 - from our own peer, which proved itself with the nonce
 
 
-def _accept(listener: socket.socket, nonce: bytes, count: int, session: BatchSession) -> None:
-    """Take ``count`` connections that present ``nonce``; serve each in a thread of its own."""
+def _accept(listener: socket.socket, nonce: bytes, threads: int) -> None:
+    """Take the first connection that presents ``nonce`` and serve it."""
     deadline = time.monotonic() + _ACCEPT_FOR
     with listener:
-        while count and (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - time.monotonic()) > 0:
             listener.settimeout(left)
             try:
                 conn, _ = listener.accept()
@@ -117,25 +116,26 @@ def _accept(listener: socket.socket, nonce: bytes, count: int, session: BatchSes
             conn.settimeout(_NONCE_WAIT)
             try:
                 proven = _read_exactly(conn, len(nonce)) == nonce
-            except OSError:
+            except (OSError, EOFError):
                 proven = False
-            if not proven:
-                conn.close()
-                continue
-            conn.settimeout(None)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=_serve, args=(conn, session), daemon=True, name="crystallize-batches").start()
-            count -= 1
+            if proven:
+                break
+            conn.close()
+        else:
+            return
+    conn.settimeout(None)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    _serve(conn, threads)
 
 
-def _serve(conn: socket.socket, session: BatchSession) -> None:
-    """Run the batches that arrive on ``conn`` until it closes.
+def _serve(conn: socket.socket, threads: int) -> None:
+    """Run the batches that arrive on ``conn``, ``threads`` at a time, until it closes.
 
     A reader thread takes messages off the connection as they arrive, so that
-    a closed connection stops the batch running (between runs) at once.
+    a closed connection stops the batches running (between runs) at once.
     """
+    session, stop, send = BatchSession(), threading.Event(), threading.Lock()
     inbox: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
-    stop = threading.Event()
 
     def read() -> None:
         try:
@@ -145,14 +145,24 @@ def _serve(conn: socket.socket, session: BatchSession) -> None:
             stop.set()
             inbox.put(None)
 
-    threading.Thread(target=read, daemon=True, name="crystallize-read").start()
-    with conn:
+    def work() -> None:
         while (message := inbox.get()) is not None:
             reply = pickle.dumps(session.answer(message, stop), protocol=pickle.HIGHEST_PROTOCOL)
             try:
-                conn.sendall(HEADER.pack(len(reply)) + reply)
+                with send:
+                    conn.sendall(HEADER.pack(len(reply)) + reply)
             except OSError:
-                return
+                stop.set()
+        inbox.put(None)  # pass the end on to the other threads
+
+    threading.Thread(target=read, daemon=True, name="crystallize-read").start()
+    others = [threading.Thread(target=work, daemon=True, name="crystallize-batches") for _ in range(threads - 1)]
+    for thread in others:
+        thread.start()
+    with conn:
+        work()
+        for thread in others:
+            thread.join()
 
 
 def _read_exactly(conn: socket.socket, size: int) -> bytes:
