@@ -125,3 +125,8 @@ def refused_data_port(dask_worker: Any, nonce: bytes) -> tuple[str, int, int]:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
     return "127.0.0.1", closed, dask_worker.state.nthreads
+
+
+def missing_data_port(dask_worker: Any, nonce: bytes) -> None:
+    """Stands in for ``open_data_port`` on a worker without crystallize."""
+    raise ModuleNotFoundError("No module named 'crystallize'")

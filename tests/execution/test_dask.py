@@ -209,6 +209,20 @@ def test_workers_without_a_reachable_data_port_are_reached_through_dask(dask_cli
     dask_client.wait_for_workers(2, timeout=60)
 
 
+def test_workers_without_crystallize_are_reported_at_once(dask_client, monkeypatch):
+    import time
+
+    from crystallize.execution import dask_backend
+
+    from .experiments import missing_data_port
+
+    monkeypatch.setattr(dask_backend, "open_data_port", missing_data_port)
+    start = time.monotonic()
+    with pytest.raises(BackendError, match=r"cannot run crystallize.*No module named 'crystallize'.*Install"):
+        make().run(backend=dask_client, store=False, progress=False)
+    assert time.monotonic() - start < 30
+
+
 def test_workers_restarted_by_the_client_take_runs(dask_client, reference):
     make(replicates=2).run(backend=dask_client, store=False, progress=False)
     before = set(dask_client.nthreads())

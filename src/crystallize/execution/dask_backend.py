@@ -74,6 +74,12 @@ class _Link:
             self._stream[1].close()
 
 
+def _version() -> str:
+    from crystallize import __version__  # noqa: PLC0415 - the package imports this module lazily
+
+    return __version__
+
+
 def _installed_on(client: Any) -> set[str]:
     """The client's workers known to have the batch handler.
 
@@ -157,6 +163,12 @@ class DaskPool:
         except (OSError, ValueError, KeyError) as exc:  # a worker left meanwhile; the next look retries
             log.debug("could not open data ports on %s: %s", workers, exc)
             return
+        for worker, answer in ports.items():
+            if isinstance(answer, Exception) and not isinstance(answer, (OSError, TimeoutError)):
+                raise BackendError(
+                    f"Dask worker {worker} cannot run crystallize's side of the backend: "
+                    f"{type(answer).__name__}: {answer}. Install the same version of crystallize "
+                    f"({_version()}) in the workers' environment") from answer
         self._loop.run(self._open_data({w: p for w, p in ports.items() if isinstance(p, tuple)}))
         rest = [w for w in workers if w not in self._links and w in ports]
         if rest:
