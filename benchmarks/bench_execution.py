@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     if "overhead" not in args.skip:
         overhead(args.repeats, "crystallize-ml" not in args.skip)
     if "scaling" not in args.skip:
-        scaling(max(7, args.repeats), {"processes", "dask", "ray"} - set(args.skip))
+        scaling(max(11, args.repeats), {"processes", "dask", "ray"} - set(args.skip))
     if "scale" not in args.skip:
         scale_bench()
     return 0
