@@ -47,7 +47,7 @@ class CountingSource(RngNoise):
 
 
 class Misbehave(PipelineStep):
-    """Fails, dies, sleeps or interrupts on the replicates a treatment names."""
+    """Fails, dies, sleeps, interrupts or exits on the replicates a treatment names."""
 
     def __call__(self, data: Any, ctx: FrozenContext) -> Any:
         replicate = ctx["replicate"]
@@ -66,6 +66,8 @@ class Misbehave(PipelineStep):
             time.sleep(ctx.get("sleep_for", 60.0))
         if replicate in ctx.get("interrupt_at", ()):
             raise KeyboardInterrupt
+        if replicate in ctx.get("exit_at", ()):
+            raise SystemExit(4)  # sys.exit() in a step
         return data
 
 
@@ -117,14 +119,14 @@ class Stopper:
             raise KeyboardInterrupt
 
 
-def refused_data_port(dask_worker: Any, nonce: bytes) -> tuple[str, int, int]:
+def refused_data_port(dask_worker: Any, nonce: bytes) -> dict[str, Any]:
     """Stands in for ``open_data_port`` on a worker whose ports a firewall closes: names a port nobody listens on."""
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    return "127.0.0.1", closed, dask_worker.state.nthreads
+    return {"id": dask_worker.id, "threads": dask_worker.state.nthreads, "host": "127.0.0.1", "port": closed}
 
 
 def missing_data_port(dask_worker: Any, nonce: bytes) -> None:

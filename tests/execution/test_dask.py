@@ -223,6 +223,69 @@ def test_workers_without_crystallize_are_reported_at_once(dask_client, monkeypat
     assert time.monotonic() - start < 30
 
 
+def test_a_run_that_calls_sys_exit_stops_the_experiment_with_a_clear_error(dask_client):
+    with pytest.raises(BackendError, match=r"SystemExit\(4\).*must not exit"):
+        make(replicates=4, exit_at=(1,)).run(backend=dask_client, store=False, progress=False)
+    assert samples(make().run(backend=dask_client, store=False, progress=False).records)  # the workers live on
+
+
+def test_answers_that_came_in_while_records_were_emitted_are_not_timeouts(dask_client):
+    import time
+
+    class Slow:
+        def __init__(self) -> None:
+            self.slept = False
+
+        def on_run_complete(self, record):
+            if not self.slept:
+                self.slept = True
+                time.sleep(2.5)  # the other worker's run finishes meanwhile, well within its timeout
+
+    result = make(replicates=2, sleep_at=(0, 1), sleep_for=1.0).run(
+        backend=dask_client, timeout=2.0, store=False, progress=False, callbacks=[Slow()])
+    assert [r.status for r in result.records] == ["ok"] * 8
+
+
+def test_a_worker_restarted_at_its_old_address_takes_runs_again(reference):
+    import socket
+
+    import distributed
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=40, worker_port=port)
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        result = make(replicates=3, sleep_at=(0,), sleep_for=60.0).run(backend=client, timeout=3.0, store=False,
+                                                                       progress=False)
+        assert [r.key for r in result.records if r.status == "timeout"] == ["broken/0"]
+        assert sum(r.ok for r in result.records) == 11
+        assert list(client.nthreads()) == [f"tcp://127.0.0.1:{port}"]
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_a_timeout_on_a_worker_without_a_nanny_leaves_it_running_and_says_so(reference):
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=40, worker_class=distributed.Worker)
+    client = distributed.Client(cluster, set_as_default=False)
+    try:
+        result = make(replicates=3, sleep_at=(0,), sleep_for=8.0).run(backend=client, timeout=2.0, store=False,
+                                                                      progress=False)
+        slow = [r for r in result.records if r.status != "ok"]
+        assert [(r.key, r.status) for r in slow] == [("broken/0", "timeout")]
+        assert "could not be restarted and runs on" in slow[0].error.message
+        assert sum(r.ok for r in result.records) == 11
+    finally:
+        client.close()
+        cluster.close()
+
+
 def test_workers_restarted_by_the_client_take_runs(dask_client, reference):
     make(replicates=2).run(backend=dask_client, store=False, progress=False)
     before = set(dask_client.nthreads())

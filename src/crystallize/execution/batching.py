@@ -128,11 +128,9 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
     suspects: deque[tuple[RunSpec, bool]] = deque()  # (run, alone): shared a batch with a dead worker
     sizer = BatchSizer(pool.slots, pool.target, single=timeout is not None)
     inflight: dict[Hashable, tuple[list[RunSpec], bool]] = {}
-    while fresh or suspects or inflight:
-        depth = pool.slots if timeout is not None else pool.depth  # with timeouts, submitted == started
-        sizer.slots = max(1, pool.slots)
-        _fill(pool, fresh, suspects, inflight, sizer, depth)
-        for handle, outcome in pool.poll(_wait(pool, inflight, timeout)):
+
+    def take(finished: list[tuple[Hashable, Outcome]]) -> None:
+        for handle, outcome in finished:
             batch, alone = inflight.pop(handle)
             if isinstance(outcome, Lost):
                 if not outcome.started and alone:
@@ -149,7 +147,14 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
                 emit(record)
             if outcome.interrupted:
                 raise KeyboardInterrupt(f"a run raised KeyboardInterrupt ({len(outcome.records)} of its batch done)")
-        if timeout is not None:
+
+    while fresh or suspects or inflight:
+        depth = pool.slots if timeout is not None else pool.depth  # with timeouts, submitted == started
+        sizer.slots = max(1, pool.slots)
+        _fill(pool, fresh, suspects, inflight, sizer, depth)
+        take(pool.poll(_wait(pool, inflight, timeout)))
+        if timeout is not None and _overdue(pool, inflight, timeout):
+            take(pool.poll(0))  # answers that came in while records were emitted are no timeouts
             _expire(pool, inflight, timeout, emit)
 
 
@@ -177,6 +182,11 @@ def _wait(pool: Pool, inflight: dict[Hashable, tuple[list[RunSpec], bool]], time
     if not starts:
         return 0.05  # queued batches only: look again soon
     return max(0.0, min(starts) + timeout - time.monotonic())
+
+
+def _overdue(pool: Pool, inflight: dict[Hashable, tuple[list[RunSpec], bool]], timeout: float) -> bool:
+    now = time.monotonic()
+    return any(s is not None and now - s >= timeout for s in map(pool.started, inflight))
 
 
 def _expire(pool: Pool, inflight: dict[Hashable, tuple[list[RunSpec], bool]], timeout: float, emit: Emit) -> None:

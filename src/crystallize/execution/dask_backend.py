@@ -26,7 +26,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by a monkeypatched import
     raise MissingExtraError("dask", "Dask's distributed scheduler", "dask") from exc
 
-from crystallize.execution.dask_service import HANDLER, HEADER, install_service, open_data_port
+from crystallize.execution.dask_service import ACCEPTED, HANDLER, HEADER, install_service, open_data_port, worker_id
 
 __all__ = ["DaskBackend", "DaskPool", "local_client"]
 
@@ -41,10 +41,12 @@ class _Link:
     """The connection to a worker's batches: a data connection or a Dask comm
     to its batch handler; either runs ``capacity`` batches at once."""
 
-    def __init__(self, worker: str, capacity: int, stream: Any, comm: Any = None) -> None:
+    def __init__(self, worker: str, ident: str, capacity: int, stream: Any, comm: Any = None) -> None:
         self.worker = worker
+        self.ident = ident  # the worker's Dask id: a worker restarted at the same address has another
         self.capacity = capacity
         self.load = 0  # batches sent and not yet answered
+        self.loaded = False  # the experiment went out on it
         self._stream = stream  # (reader, writer) of a data connection
         self._comm = comm
         self._write = asyncio.Lock()
@@ -67,11 +69,20 @@ class _Link:
         return pickle.loads(await reader.readexactly(size))  # type: ignore[no-any-return]  # noqa: S301 - from our worker
 
     def close(self) -> None:
-        """Close the connection (call it in the loop's thread)."""
+        """Drop the connection at once, unsent bytes and all (call it in the loop's thread)."""
         if self._comm is not None:
             self._comm.abort()
         else:
-            self._stream[1].close()
+            self._stream[1].transport.abort()
+
+
+def _unpickled_error(data: bytes, worker: str) -> BaseException:
+    """The exception a worker sent back, or a description of it if it cannot be rebuilt here."""
+    try:
+        error: BaseException = pickle.loads(data)  # noqa: S301 - made by our own worker side
+    except Exception as exc:  # noqa: BLE001 - reported instead
+        return BackendError(f"Dask worker {worker} failed a batch with an error that cannot be rebuilt here: {exc!r}")
+    return error
 
 
 def _version() -> str:
@@ -116,8 +127,9 @@ class DaskPool:
         self._nonce = secrets.token_bytes(16)
         self._loop = PrivateLoop()
         self._links: dict[str, _Link] = {}  # worker -> its connection
-        self._loaded: set[str] = set()  # workers sent the experiment
-        self._gone: set[str] = set()  # workers that died, left or were restarted
+        self._gone: dict[str, str] = {}  # address -> id of the worker there that died, left or was restarted
+        self._retry_at: dict[str, float] = {}  # unreachable workers: when to try again
+        self._backoff: dict[str, float] = {}
         self._calls: dict[int, _Link] = {}  # batch handle -> where it went
         self._starts: dict[int, float] = {}
         self._collateral: set[int] = set()  # batches on a worker restarted after a timeout
@@ -139,10 +151,11 @@ class DaskPool:
         """
         deadline = time.monotonic() + _WORKER_WAIT
         while True:
-            threads = {w: n for w, n in self.client.nthreads().items() if w not in self._gone}
-            new = [w for w in threads if w not in self._links]
+            threads = self._live(self.client.nthreads())
+            now = time.monotonic()
+            new = {w: n for w, n in threads.items() if w not in self._links and self._retry_at.get(w, 0) <= now}
             if new:
-                self._connect({w: threads[w] for w in new})
+                self._connect(new)
             for worker in set(self._links) - set(threads):
                 self._forget(worker)
             self._refreshed = time.monotonic()
@@ -155,8 +168,22 @@ class DaskPool:
                                    f"{_WORKER_WAIT:g} s; start workers, or run with another backend")
             time.sleep(0.1)
 
+    def _live(self, threads: dict[str, int]) -> dict[str, int]:
+        """``threads`` without the workers this pool saw die. A worker restarted
+        at the same address (fixed ports) has a new id and is live again."""
+        again = [w for w in threads if w in self._gone]
+        if again:
+            try:
+                ids = self.client.run(worker_id, workers=again, on_error="return")
+            except (OSError, ValueError, KeyError):
+                ids = {}
+            for worker in again:
+                if isinstance(ids.get(worker), str) and ids[worker] != self._gone[worker]:
+                    del self._gone[worker]
+        return {w: n for w, n in threads.items() if w not in self._gone}
+
     def _connect(self, threads: dict[str, int]) -> None:
-        """Open data connections to the workers in ``threads``, else Dask comms to their batch handler."""
+        """Open a data connection to each worker in ``threads``, else a Dask comm to its batch handler."""
         workers = list(threads)
         try:
             ports = self.client.run(open_data_port, nonce=self._nonce, workers=workers, on_error="return")
@@ -164,30 +191,46 @@ class DaskPool:
             log.debug("could not open data ports on %s: %s", workers, exc)
             return
         for worker, answer in ports.items():
-            if isinstance(answer, Exception) and not isinstance(answer, (OSError, TimeoutError)):
+            if not isinstance(answer, (dict, OSError, TimeoutError)):
                 raise BackendError(
                     f"Dask worker {worker} cannot run crystallize's side of the backend: "
                     f"{type(answer).__name__}: {answer}. Install the same version of crystallize "
-                    f"({_version()}) in the workers' environment") from answer
-        self._loop.run(self._open_data({w: p for w, p in ports.items() if isinstance(p, tuple)}))
-        rest = [w for w in workers if w not in self._links and w in ports]
+                    f"({_version()}) in the workers' environment") from (answer if isinstance(answer, Exception)
+                                                                         else None)
+        answers = {w: a for w, a in ports.items() if isinstance(a, dict)}
+        self._loop.run(self._open_data({w: a for w, a in answers.items() if a["port"] is not None}))
+        rest = [w for w in answers if w not in self._links]
         if rest:
-            self._loop.run(self._open_comms({w: threads[w] for w in self._install(rest)}))
+            self._loop.run(self._open_comms({w: answers[w] for w in self._install(rest)}))
+        for worker in workers:  # unreachable either way: try again later, less and less often
+            if worker in self._links:
+                self._retry_at.pop(worker, None)
+                self._backoff.pop(worker, None)
+            else:
+                self._backoff[worker] = min(2 * self._backoff.get(worker, _REFRESH / 2), 60.0)
+                self._retry_at[worker] = time.monotonic() + self._backoff[worker]
 
-    async def _open_data(self, ports: dict[str, tuple[str, int, int]]) -> None:
-        """A data connection to each worker of ``ports``."""
+    async def _open_data(self, answers: dict[str, dict[str, Any]]) -> None:
+        """A data connection to each worker of ``answers`` whose port takes it."""
 
-        async def open_one(worker: str, host: str, port: int, threads: int) -> None:
+        async def open_one(worker: str, answer: dict[str, Any]) -> None:
+            host, port = answer["host"], answer["port"]
+            stream = None
             try:
                 stream = await asyncio.wait_for(asyncio.open_connection(host, port), _CONNECT_WAIT)
-            except (OSError, asyncio.TimeoutError) as exc:
+                stream[1].write(self._nonce)
+                accepted = await asyncio.wait_for(stream[0].readexactly(len(ACCEPTED)), _CONNECT_WAIT)
+                if accepted != ACCEPTED:
+                    raise ConnectionError(f"the data port answered {accepted!r}")
+            except (OSError, EOFError, asyncio.TimeoutError, asyncio.IncompleteReadError) as exc:
+                if stream is not None:
+                    stream[1].transport.abort()
                 log.info("no direct data connection to Dask worker %s at %s:%d (%r); using Dask's own connection",
                          worker, host, port, exc)
                 return
-            stream[1].write(self._nonce)
-            self._adopt(worker, _Link(worker, threads, stream))
+            self._adopt(worker, _Link(worker, answer["id"], answer["threads"], stream))
 
-        await asyncio.gather(*(open_one(worker, *where) for worker, where in ports.items()))
+        await asyncio.gather(*(open_one(worker, answer) for worker, answer in answers.items()))
 
     def _install(self, workers: list[str]) -> list[str]:
         """Those of ``workers`` that have the batch handler, registering it where needed."""
@@ -202,16 +245,20 @@ class DaskPool:
             installed.update(w for w, answer in answers.items() if answer is True)
         return [w for w in workers if w in installed]
 
-    async def _open_comms(self, threads: dict[str, int]) -> None:
-        async def open_one(worker: str) -> None:
+    async def _open_comms(self, answers: dict[str, dict[str, Any]]) -> None:
+        async def open_one(worker: str, answer: dict[str, Any]) -> None:
+            comm = None
             try:
                 comm = await connect(worker, **self.client.connection_args)
                 await comm.write({"op": HANDLER, "reply": False})
-            except (OSError, asyncio.TimeoutError):
+            except (OSError, asyncio.TimeoutError) as exc:
+                if comm is not None:
+                    comm.abort()
+                log.warning("cannot reach Dask worker %s from here (%r); no runs go there for now", worker, exc)
                 return
-            self._adopt(worker, _Link(worker, threads[worker], None, comm))
+            self._adopt(worker, _Link(worker, answer["id"], answer["threads"], None, comm))
 
-        await asyncio.gather(*(open_one(w) for w in threads))
+        await asyncio.gather(*(open_one(w, a) for w, a in answers.items()))
 
     def _adopt(self, worker: str, link: _Link) -> None:
         """Start using ``link`` to ``worker`` and reading its answers."""
@@ -232,9 +279,9 @@ class DaskPool:
 
     def _forget(self, worker: str) -> None:
         """Stop using ``worker`` and close its connections (its batches then come back lost)."""
-        self._gone.add(worker)
-        _installed_on(self.client).discard(worker)  # a worker restarted at the same address lacks the handler
         link = self._links.pop(worker, None)
+        self._gone[worker] = link.ident if link is not None else ""
+        _installed_on(self.client).discard(worker)  # a worker restarted at the same address lacks the handler
         if link is not None:
             self._loop.call(link.close)
 
@@ -245,9 +292,9 @@ class DaskPool:
         link = min(self._links.values(), key=lambda k: k.load / k.capacity)
         handle = next(self._handles)
         message = {"id": handle, "token": self._task.token, "batch": pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)}
-        if link.worker not in self._loaded:
+        if not link.loaded:
             message["blob"] = self._task.blob
-            self._loaded.add(link.worker)
+            link.loaded = True
         self._calls[handle] = link
         self._starts[handle] = time.monotonic()
         link.load += 1
@@ -261,43 +308,65 @@ class DaskPool:
         except Exception:  # noqa: BLE001 - its reader reports the broken connection
             link.close()
 
-    async def _wait(self, timeout: float | None) -> list[tuple[_Link, int | None, Any]]:
+    async def _wait(self, timeout: float) -> list[tuple[_Link, int | None, Any]]:
+        """What came back within ``timeout`` seconds (a short look when it is 0,
+        so that answers already on the wire are read)."""
         assert self._done is not None
-        try:
-            finished = [await asyncio.wait_for(self._done.get(), timeout)]
-        except asyncio.TimeoutError:
-            return []
+        if self._done.empty():
+            try:
+                finished = [await asyncio.wait_for(self._done.get(), max(timeout, 0.002))]
+            except asyncio.TimeoutError:
+                return []
+        else:
+            finished = []
         while not self._done.empty():
             finished.append(self._done.get_nowait())
         return finished
 
     def poll(self, timeout: float | None) -> list[tuple[Hashable, Outcome]]:
-        """Batches that finished within ``timeout`` seconds."""
+        """Batches that finished within ``timeout`` seconds.
+
+        It waits at most a couple of seconds at a time and then asks the
+        scheduler which workers are there, so that a worker whose connection
+        hangs without breaking (a machine gone from the network) is found out.
+        """
+        wait = _REFRESH if timeout is None else min(timeout, _REFRESH)
         outcomes: list[tuple[Hashable, Outcome]] = []
-        for link, handle, message in self._loop.run(self._wait(timeout)):
+        for link, handle, message in self._loop.run(self._wait(wait)):
             if handle is None:
-                outcomes.extend(self._lost(link.worker, message))
+                outcomes.extend(self._lost(link, message))
             elif self._calls.pop(handle, None) is not None:  # else killed after a timeout
                 self._starts.pop(handle, None)
                 link.load -= 1
                 if "error" in message:
-                    raise pickle.loads(message["error"])  # noqa: S301 - made by our own worker side
-                outcomes.append((handle, pickle.loads(message["result"])))  # noqa: S301 - likewise
+                    raise _unpickled_error(message["error"], link.worker)
+                outcomes.append((handle, pickle.loads(message["result"])))  # noqa: S301 - from our own worker side
+        if not outcomes and time.monotonic() - self._refreshed > _REFRESH:
+            self._refresh()  # forgets workers the scheduler no longer lists: their batches come back lost
         return outcomes
 
-    def _lost(self, worker: str, error: Exception) -> list[tuple[Hashable, Outcome]]:
-        """The batches in flight on ``worker``, whose connection broke."""
-        if worker not in self._gone:
+    def _lost(self, link: _Link, error: Exception) -> list[tuple[Hashable, Outcome]]:
+        """The batches in flight on ``link``, whose connection broke.
+
+        A worker runs its batches in the order they were sent, ``capacity`` at
+        a time: the first ``capacity`` unanswered may have been running when it
+        died, the others had not started.
+        """
+        worker = link.worker
+        if self._links.get(worker) is link:
             log.warning("lost Dask worker %s: %r", worker, error)
             self._forget(worker)
             self._refresh()
         lost: list[tuple[Hashable, Outcome]] = []
-        for handle in [h for h, link in self._calls.items() if link.worker == worker]:
+        mine = sorted(h for h, k in self._calls.items() if k is link)
+        for position, handle in enumerate(mine):
             del self._calls[handle]
             self._starts.pop(handle, None)
             if handle in self._collateral:
                 self._collateral.discard(handle)
                 lost.append((handle, Lost(False, "its worker was restarted")))
+            elif position >= link.capacity:
+                lost.append((handle, Lost(False, "its worker died before it started")))
             else:
                 lost.append((handle, Lost(True, f"the Dask worker running this run died ({error!r})",
                                           certain=False)))
@@ -316,11 +385,14 @@ class DaskPool:
         worker = link.worker
         self._collateral.update(h for h, k in self._calls.items() if k.worker == worker)
         self._forget(worker)
-        status = self.client.restart_workers([worker], raise_for_error=False)
-        self._refresh()
+        try:
+            status = self.client.restart_workers([worker], raise_for_error=False)
+        except (ValueError, OSError, TimeoutError) as exc:  # e.g. a worker without a nanny
+            status = {worker: repr(exc)}
         if any(v != "OK" for v in status.values()):
             log.warning("could not restart Dask worker %s after a timeout: %s", worker, status)
             return "its Dask worker could not be restarted and runs on; no more runs are sent there"
+        self._refresh()
         return "its Dask worker was restarted"
 
     def close(self) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import pickle
 import queue
 import socket
@@ -41,12 +42,14 @@ from crystallize.execution.base import RunFn
 from crystallize.execution.errors import BackendError
 from crystallize.execution.worker import BatchResult, dump_result, load_task, run_batch
 
-__all__ = ["HANDLER", "HEADER", "BatchSession", "install_service", "open_data_port"]
+__all__ = ["ACCEPTED", "HANDLER", "HEADER", "BatchSession", "install_service", "open_data_port", "worker_id"]
 
 #: the name clients open a Dask comm to the batch handler with
 HANDLER = "crystallize_batches"
 #: the length prefix of a message on a data connection
 HEADER = struct.Struct("!Q")
+#: what a worker answers a data connection that presented the right nonce
+ACCEPTED = b"+"
 
 _ACCEPT_FOR = 60.0  # seconds a data port waits for its connections
 _NONCE_WAIT = 10.0  # seconds a new data connection has to prove itself
@@ -82,19 +85,31 @@ class BatchSession:
             return {"id": message["id"], "result": dump_result(run_batch(self._task, batch, stop))}
         except Exception as exc:  # noqa: BLE001 - sent back to be raised in the calling process
             return {"id": message["id"], "error": _pickled(exc)}
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a run: the worker thread lives on
+            return {"id": message["id"], "error": _pickled(BackendError(
+                f"a run raised {type(exc).__name__}({exc}) on a Dask worker; a step must not exit the process"))}
 
 
-def open_data_port(dask_worker: Any, nonce: bytes) -> tuple[str, int, int] | None:
+def worker_id(dask_worker: Any) -> str:
+    """The id of the worker process (run through ``client.run``): a worker
+    restarted at the same address has a new one."""
+    return str(dask_worker.id)
+
+
+def open_data_port(dask_worker: Any, nonce: bytes) -> dict[str, Any]:
     """Listen for the data connection of one experiment run (run through
-    ``client.run``): ``(host, port, threads)``, or ``None`` where the worker
-    speaks TLS (the client then uses the comm handler)."""
+    ``client.run``): the worker's ``id`` and ``threads``, and the ``host`` and
+    ``port`` to connect to (``None`` where the worker speaks TLS: the client
+    then uses the comm handler)."""
+    answer: dict[str, Any] = {"id": worker_id(dask_worker), "threads": dask_worker.state.nthreads, "host": None,
+                              "port": None}
     if not dask_worker.address.startswith("tcp://"):
-        return None
+        return answer
     host = get_address_host(dask_worker.address)
     listener = socket.create_server((host, 0))
-    threads = dask_worker.state.nthreads
-    threading.Thread(target=_accept, args=(listener, nonce, threads), daemon=True, name="crystallize-accept").start()
-    return host, listener.getsockname()[1], threads
+    threading.Thread(target=_accept, args=(listener, nonce, answer["threads"]), daemon=True,
+                     name="crystallize-accept").start()
+    return {**answer, "host": host, "port": listener.getsockname()[1]}
 
 
 def _read_frame(read: Any) -> Any:
@@ -104,28 +119,53 @@ def _read_frame(read: Any) -> Any:
 
 
 def _accept(listener: socket.socket, nonce: bytes, threads: int) -> None:
-    """Take the first connection that presents ``nonce`` and serve it."""
+    """Serve the first connection that presents ``nonce`` (acknowledged with
+    :data:`ACCEPTED`); connections that do not are closed. Each is checked in
+    a thread of its own, so that idle connections cannot hold up the right one."""
     deadline = time.monotonic() + _ACCEPT_FOR
+    won = threading.Event()
+    claim = threading.Lock()
+
+    def check(conn: socket.socket) -> None:
+        conn.settimeout(_NONCE_WAIT)
+        try:
+            proven = hmac.compare_digest(_read_exactly(conn, len(nonce)), nonce)
+        except (OSError, EOFError):
+            proven = False
+        with claim:
+            first = proven and not won.is_set()
+            if first:
+                won.set()
+        if not first:
+            _close(conn)
+            return
+        try:
+            conn.sendall(ACCEPTED)
+        except OSError:
+            _close(conn)
+            return
+        conn.settimeout(None)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _serve(conn, threads)
+
     with listener:
-        while (left := deadline - time.monotonic()) > 0:
-            listener.settimeout(left)
+        while not won.is_set() and (left := deadline - time.monotonic()) > 0:
+            listener.settimeout(min(left, 0.2))
             try:
                 conn, _ = listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
-            conn.settimeout(_NONCE_WAIT)
-            try:
-                proven = _read_exactly(conn, len(nonce)) == nonce
-            except (OSError, EOFError):
-                proven = False
-            if proven:
-                break
-            conn.close()
-        else:
-            return
-    conn.settimeout(None)
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    _serve(conn, threads)
+            threading.Thread(target=check, args=(conn,), daemon=True, name="crystallize-check").start()
+
+
+def _close(conn: socket.socket) -> None:
+    """Close ``conn`` so that the peer sees it at once (a plain close leaves a
+    peer blocked in ``recv`` waiting when another thread of ours reads it)."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_RDWR)
+    conn.close()
 
 
 def _serve(conn: socket.socket, threads: int) -> None:
@@ -159,10 +199,12 @@ def _serve(conn: socket.socket, threads: int) -> None:
     others = [threading.Thread(target=work, daemon=True, name="crystallize-batches") for _ in range(threads - 1)]
     for thread in others:
         thread.start()
-    with conn:
+    try:
         work()
         for thread in others:
             thread.join()
+    finally:
+        _close(conn)
 
 
 def _read_exactly(conn: socket.socket, size: int) -> bytes:
