@@ -17,7 +17,9 @@ Prints medians, each next to its target:
   the timed runs, as a user keeping a backend, a client or Ray up would: a
   ``ProcessesBackend(workers=2)``, the LocalCluster ``backend="dask"``
   starts, a local Ray with 2 CPUs. Each engine's runs alternate with serial
-  runs, and its speed-up is against those serial runs. The cold figure
+  runs, and its speed-up is against those serial runs; processes and Dask
+  take turns round after round, so that a slow spell of the machine weighs
+  on both alike (Ray, whose idle daemons use CPU, runs after). The cold figure
   for ``backend="processes"`` (worker start-up included) is printed for
   information, and so is the ceiling of the machine: a bare
   ``multiprocessing.Pool`` against a bare loop on the same work;
@@ -32,6 +34,7 @@ Run: ``python benchmarks/bench_execution.py`` (``--help`` for options;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -280,19 +283,22 @@ def hardware_ceiling(spins: int, repeats: int) -> float:
     return statistics.median(ratios)
 
 
-def paired(experiment: Experiment, backend: Any, repeats: int) -> tuple[float, float]:
-    """Median serial and ``backend`` seconds, timed alternately so that load
-    from other programs on the machine weighs on both alike."""
-    serial, engine = [], []
+def interleaved(experiment: Experiment, engines: dict[str, Any], repeats: int) -> dict[str, tuple[float, float]]:
+    """Each engine's median seconds, and the median of the serial runs timed
+    just before each of its runs. The engines take turns, round after round,
+    so that a slow spell of a shared machine weighs on all of them alike."""
+    serial: dict[str, list[float]] = {name: [] for name in engines}
+    engine: dict[str, list[float]] = {name: [] for name in engines}
     for _ in range(repeats):
-        serial.append(timed_run(experiment, "serial"))
-        engine.append(timed_run(experiment, backend))
-    return statistics.median(serial), statistics.median(engine)
+        for name, backend in engines.items():
+            serial[name].append(timed_run(experiment, "serial"))
+            engine[name].append(timed_run(experiment, backend))
+    return {name: (statistics.median(serial[name]), statistics.median(engine[name])) for name in engines}
 
 
 def scaling(repeats: int, engines: set[str]) -> None:
     """Each engine's median time against the median of serial runs timed
-    alternately with it.
+    alternately with it; processes and Dask take turns in the same rounds.
 
     An idle engine in this process does not slow serial runs measurably
     (checked: serial medians with and without an idle Dask LocalCluster up
@@ -304,25 +310,25 @@ def scaling(repeats: int, engines: set[str]) -> None:
     timed_run(experiment, "serial")
     ceiling = hardware_ceiling(spins, repeats)
     parts: list[tuple[str, float, float, bool]] = []
-    cold = None
-    if "processes" in engines:
-        cold = timed_run(experiment, "processes", workers=WORKERS)
-        with ProcessesBackend(workers=WORKERS) as backend:
-            timed_run(experiment, backend)
-            parts.append(("processes", *paired(experiment, backend, repeats), True))
-    if "dask" in engines:
-        from crystallize.execution.dask_backend import local_client
+    cold = timed_run(experiment, "processes", workers=WORKERS) if "processes" in engines else None
+    with contextlib.ExitStack() as stack:
+        started: dict[str, Any] = {}
+        if "processes" in engines:
+            started["processes"] = stack.enter_context(ProcessesBackend(workers=WORKERS))
+        if "dask" in engines:
+            from crystallize.execution.dask_backend import local_client
 
-        with local_client(WORKERS) as client:  # the LocalCluster backend="dask" starts
-            timed_run(experiment, client)
-            parts.append(("dask", *paired(experiment, client, repeats), True))
+            started["dask"] = stack.enter_context(local_client(WORKERS))  # the LocalCluster backend="dask" starts
+        for backend in started.values():
+            timed_run(experiment, backend)
+        parts += [(name, *times, True) for name, times in interleaved(experiment, started, repeats).items()]
     if "ray" in engines:
         import ray
 
         ray.init(num_cpus=WORKERS, include_dashboard=False, log_to_driver=False, configure_logging=False)
         try:
             timed_run(experiment, "ray")
-            parts.append(("ray", *paired(experiment, "ray", repeats), False))
+            parts.append(("ray", *interleaved(experiment, {"ray": "ray"}, repeats)["ray"], False))
         finally:
             ray.shutdown()
     shown = []
@@ -331,7 +337,8 @@ def scaling(repeats: int, engines: set[str]) -> None:
         mark = f", target >= {TARGETS['speedup']:g}: {verdict(speedup >= TARGETS['speedup'])}" if target else ""
         shown.append(f"{name} {seconds:.2f} s vs serial {serial:.2f} s ({speedup:.2f}x{mark})")
     print(f"scaling, {BURN_RUNS} runs x {BURN_SECONDS * 1000:.0f} ms of CPU, {WORKERS} workers, engines started "
-          f"and warmed up, each timed alternately with serial runs ({repeats} pairs, medians):", flush=True)
+          f"and warmed up, each timed alternately with serial runs ({repeats} pairs, medians; processes and Dask "
+          f"take turns in the same rounds):", flush=True)
     for line in shown:
         print(f"  {line}", flush=True)
     print(f"  ceiling of this machine: the same {BURN_RUNS} spins, a bare loop against a bare "
