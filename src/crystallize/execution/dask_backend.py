@@ -105,20 +105,24 @@ class DaskPool:
     experiment run's own (a :class:`~crystallize.execution.batching.Pool`).
 
     For every worker the pool asks Dask (``client.run``) to open a data port
-    for this experiment run, and connects to it, proving itself with a random
-    nonce sent through Dask. Batches go out and results
-    come back on those connections, served on the worker by plain threads, so
-    a batch costs about what it costs a process pool. Where that fails (a TLS
-    cluster, a firewall), the worker is reached through a Dask comm to a
-    handler the pool registers on it instead. The experiment travels with the
-    first batch to each worker. See :mod:`~crystallize.execution.dask_service`.
+    for this experiment run, connects to it and proves itself with a random
+    nonce sent through Dask. Batches go out and results come back on that
+    connection, served on the worker by plain threads, so a batch costs about
+    what it costs a process pool. Where that fails (a TLS cluster, a
+    firewall), the worker is reached through a Dask comm to a handler the
+    pool registers on it instead; a worker reachable neither way is tried
+    again less and less often. The experiment travels with the first batch
+    on each connection. See :mod:`~crystallize.execution.dask_service`.
 
     The connections run on a :class:`PrivateLoop` in the calling thread. Each
     batch goes to the worker with the fewest batches per thread, so that
     every worker holds one batch to run next. A connection that breaks means
-    its worker died or left: its batches come back :class:`Lost`. Every
-    couple of seconds the pool looks for workers that joined (a restarted
-    worker has a new address; a cluster may scale up).
+    its worker died or left: of its batches, those that may have been running
+    come back :class:`Lost` as started, the rest as not started. While
+    waiting, and every couple of seconds, the pool asks the scheduler which
+    workers are there: it takes in workers that joined (a cluster may scale
+    up; a restarted worker comes back, at a new address or its old one) and
+    drops those that left, even when their connection hangs.
     """
 
     def __init__(self, client: Any, task: ShippedTask) -> None:
