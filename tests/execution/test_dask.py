@@ -203,7 +203,9 @@ def test_workers_without_a_reachable_data_port_are_reached_through_dask(dask_cli
     with caplog.at_level("INFO", logger="crystallize"):
         assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
     assert sum("no direct data connection to Dask worker" in r.message for r in caplog.records) == 2
-    assert dask_client._crystallize_handler_on >= set(dask_client.nthreads())
+    from crystallize.execution.dask_service import worker_id
+
+    assert dask_client._crystallize_handler_on >= set(dask_client.run(worker_id).values())
     result = make(die_at=(2,)).run(backend=dask_client, store=False, progress=False)
     assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/2", "WorkerDied")]
     dask_client.wait_for_workers(2, timeout=60)
@@ -279,7 +281,7 @@ def test_a_timeout_on_a_worker_without_a_nanny_leaves_it_running_and_says_so(ref
                                                                       progress=False)
         slow = [r for r in result.records if r.status != "ok"]
         assert [(r.key, r.status) for r in slow] == [("broken/0", "timeout")]
-        assert "could not be restarted and runs on" in slow[0].error.message
+        assert "could not be restarted" in slow[0].error.message
         assert sum(r.ok for r in result.records) == 11
     finally:
         client.close()

@@ -154,7 +154,8 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
         _fill(pool, fresh, suspects, inflight, sizer, depth)
         take(pool.poll(_wait(pool, inflight, timeout)))
         if timeout is not None and _overdue(pool, inflight, timeout):
-            take(pool.poll(0))  # answers that came in while records were emitted are no timeouts
+            while late := pool.poll(0):  # answers that came in while records were emitted are no timeouts
+                take(late)
             _expire(pool, inflight, timeout, emit)
 
 

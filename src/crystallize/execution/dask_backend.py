@@ -26,7 +26,15 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by a monkeypatched import
     raise MissingExtraError("dask", "Dask's distributed scheduler", "dask") from exc
 
-from crystallize.execution.dask_service import ACCEPTED, HANDLER, HEADER, install_service, open_data_port, worker_id
+from crystallize.execution.dask_service import (
+    ACCEPTED,
+    HANDLER,
+    HEADER,
+    install_service,
+    keep_alive,
+    open_data_port,
+    worker_id,
+)
 
 __all__ = ["DaskBackend", "DaskPool", "local_client"]
 
@@ -92,7 +100,7 @@ def _version() -> str:
 
 
 def _installed_on(client: Any) -> set[str]:
-    """The client's workers known to have the batch handler.
+    """The ids of the client's worker processes known to have the batch handler.
 
     Kept on the client itself, so that it lasts as long as the client does.
     """
@@ -134,6 +142,7 @@ class DaskPool:
         self._gone: dict[str, str] = {}  # address -> id of the worker there that died, left or was restarted
         self._retry_at: dict[str, float] = {}  # unreachable workers: when to try again
         self._backoff: dict[str, float] = {}
+        self._asked = 0.0  # when restarted workers at known addresses were last looked for
         self._calls: dict[int, _Link] = {}  # batch handle -> where it went
         self._starts: dict[int, float] = {}
         self._collateral: set[int] = set()  # batches on a worker restarted after a timeout
@@ -176,7 +185,8 @@ class DaskPool:
         """``threads`` without the workers this pool saw die. A worker restarted
         at the same address (fixed ports) has a new id and is live again."""
         again = [w for w in threads if w in self._gone]
-        if again:
+        if again and time.monotonic() - self._asked > _REFRESH:
+            self._asked = time.monotonic()
             try:
                 ids = self.client.run(worker_id, workers=again, on_error="return")
             except (OSError, ValueError, KeyError):
@@ -205,7 +215,7 @@ class DaskPool:
         self._loop.run(self._open_data({w: a for w, a in answers.items() if a["port"] is not None}))
         rest = [w for w in answers if w not in self._links]
         if rest:
-            self._loop.run(self._open_comms({w: answers[w] for w in self._install(rest)}))
+            self._loop.run(self._open_comms(self._install({w: answers[w] for w in rest})))
         for worker in workers:  # unreachable either way: try again later, less and less often
             if worker in self._links:
                 self._retry_at.pop(worker, None)
@@ -232,28 +242,29 @@ class DaskPool:
                 log.info("no direct data connection to Dask worker %s at %s:%d (%r); using Dask's own connection",
                          worker, host, port, exc)
                 return
+            keep_alive(stream[1].get_extra_info("socket"))
             self._adopt(worker, _Link(worker, answer["id"], answer["threads"], stream))
 
         await asyncio.gather(*(open_one(worker, answer) for worker, answer in answers.items()))
 
-    def _install(self, workers: list[str]) -> list[str]:
-        """Those of ``workers`` that have the batch handler, registering it where needed."""
+    def _install(self, answers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Those of ``answers``' workers that have the batch handler, registering it where needed."""
         installed = _installed_on(self.client)
-        missing = [w for w in workers if w not in installed]
+        missing = [w for w, answer in answers.items() if answer["id"] not in installed]
         if missing:
             try:
-                answers = self.client.run(install_service, workers=missing, on_error="return")
+                done = self.client.run(install_service, workers=missing, on_error="return")
             except (OSError, ValueError, KeyError) as exc:  # a worker left meanwhile; the next look retries
                 log.debug("could not register the batch handler on %s: %s", missing, exc)
-                answers = {}
-            installed.update(w for w, answer in answers.items() if answer is True)
-        return [w for w in workers if w in installed]
+                done = {}
+            installed.update(answers[w]["id"] for w, ok in done.items() if ok is True)
+        return {w: answer for w, answer in answers.items() if answer["id"] in installed}
 
     async def _open_comms(self, answers: dict[str, dict[str, Any]]) -> None:
         async def open_one(worker: str, answer: dict[str, Any]) -> None:
             comm = None
             try:
-                comm = await connect(worker, **self.client.connection_args)
+                comm = await connect(worker, timeout=_CONNECT_WAIT, **self.client.connection_args)
                 await comm.write({"op": HANDLER, "reply": False})
             except (OSError, asyncio.TimeoutError) as exc:
                 if comm is not None:
@@ -285,13 +296,12 @@ class DaskPool:
         """Stop using ``worker`` and close its connections (its batches then come back lost)."""
         link = self._links.pop(worker, None)
         self._gone[worker] = link.ident if link is not None else ""
-        _installed_on(self.client).discard(worker)  # a worker restarted at the same address lacks the handler
         if link is not None:
             self._loop.call(link.close)
 
     def submit(self, batch: list[RunSpec]) -> Hashable:
         """Send ``batch`` on the least loaded connection (with the experiment, the first time to a worker)."""
-        if time.monotonic() - self._refreshed > _REFRESH:
+        if not self._links or time.monotonic() - self._refreshed > _REFRESH:
             self._refresh()  # take in workers that joined or restarted
         link = min(self._links.values(), key=lambda k: k.load / k.capacity)
         handle = next(self._handles)
@@ -382,21 +392,21 @@ class DaskPool:
 
     def kill(self, handle: Hashable) -> str:
         """Restart the worker running the batch through its nanny."""
-        link = self._calls.pop(handle, None)  # type: ignore[call-overload]
+        link: _Link | None = self._calls.pop(handle, None)  # type: ignore[call-overload]
         self._starts.pop(handle, None)  # type: ignore[call-overload]
-        if link is None or link.worker in self._gone:
+        if link is None or self._links.get(link.worker) is not link:
             return "its Dask worker was already gone"
         worker = link.worker
-        self._collateral.update(h for h, k in self._calls.items() if k.worker == worker)
+        self._collateral.update(h for h, k in self._calls.items() if k is link)
         self._forget(worker)
         try:
             status = self.client.restart_workers([worker], raise_for_error=False)
         except (ValueError, OSError, TimeoutError) as exc:  # e.g. a worker without a nanny
             status = {worker: repr(exc)}
+        self._refresh()
         if any(v != "OK" for v in status.values()):
             log.warning("could not restart Dask worker %s after a timeout: %s", worker, status)
-            return "its Dask worker could not be restarted and runs on; no more runs are sent there"
-        self._refresh()
+            return f"its Dask worker could not be restarted ({status.get(worker)}); no more runs are sent there"
         return "its Dask worker was restarted"
 
     def close(self) -> None:

@@ -42,7 +42,9 @@ from crystallize.execution.base import RunFn
 from crystallize.execution.errors import BackendError
 from crystallize.execution.worker import BatchResult, dump_result, load_task, run_batch
 
-__all__ = ["ACCEPTED", "HANDLER", "HEADER", "BatchSession", "install_service", "open_data_port", "worker_id"]
+__all__ = [
+    "ACCEPTED", "HANDLER", "HEADER", "BatchSession", "install_service", "keep_alive", "open_data_port", "worker_id",
+]
 
 #: the name clients open a Dask comm to the batch handler with
 HANDLER = "crystallize_batches"
@@ -52,6 +54,8 @@ HEADER = struct.Struct("!Q")
 ACCEPTED = b"+"
 
 _ACCEPT_FOR = 60.0  # seconds a data port waits for its connections
+_CHECKS = 8  # connections a data port checks at once
+_KEEPALIVE = {"TCP_KEEPIDLE": 60, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 6}  # a silent peer is given up after ~2 min
 _NONCE_WAIT = 10.0  # seconds a new data connection has to prove itself
 
 
@@ -74,6 +78,10 @@ class BatchSession:
                 except Exception as exc:
                     self._error = exc
                     raise
+                except BaseException as exc:  # noqa: BLE001 - e.g. SystemExit from a module imported on load
+                    self._error = BackendError(f"loading the experiment on a Dask worker raised "
+                                               f"{type(exc).__name__}({exc})")
+                    raise self._error from exc
                 finally:
                     self._loaded.set()
             while not self._loaded.wait(0.5):
@@ -126,7 +134,15 @@ def _accept(listener: socket.socket, nonce: bytes, threads: int) -> None:
     won = threading.Event()
     claim = threading.Lock()
 
+    checking = threading.BoundedSemaphore(_CHECKS)
+
     def check(conn: socket.socket) -> None:
+        try:
+            _check(conn)
+        finally:
+            checking.release()
+
+    def _check(conn: socket.socket) -> None:
         conn.settimeout(_NONCE_WAIT)
         try:
             proven = hmac.compare_digest(_read_exactly(conn, len(nonce)), nonce)
@@ -146,6 +162,7 @@ def _accept(listener: socket.socket, nonce: bytes, threads: int) -> None:
             return
         conn.settimeout(None)
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        keep_alive(conn)
         _serve(conn, threads)
 
     with listener:
@@ -157,7 +174,24 @@ def _accept(listener: socket.socket, nonce: bytes, threads: int) -> None:
                 continue
             except OSError:
                 return
-            threading.Thread(target=check, args=(conn,), daemon=True, name="crystallize-check").start()
+            if not checking.acquire(blocking=False):  # a flood of connections: the right one comes again
+                _close(conn)
+                continue
+            try:
+                threading.Thread(target=check, args=(conn,), daemon=True, name="crystallize-check").start()
+            except RuntimeError:  # no thread to spare
+                checking.release()
+                _close(conn)
+
+
+def keep_alive(sock: socket.socket) -> None:
+    """Have the kernel probe a quiet connection, so that a peer gone from the
+    network (no FIN, no RST) breaks it within minutes instead of never."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in _KEEPALIVE.items():
+            if hasattr(socket, name):  # Linux; other systems keep their own timings
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
 def _close(conn: socket.socket) -> None:
