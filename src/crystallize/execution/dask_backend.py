@@ -33,7 +33,6 @@ from crystallize.execution.dask_service import (
     install_service,
     keep_alive,
     open_data_port,
-    worker_id,
 )
 
 __all__ = ["DaskBackend", "DaskPool", "local_client"]
@@ -49,9 +48,8 @@ class _Link:
     """The connection to a worker's batches: a data connection or a Dask comm
     to its batch handler; either runs ``capacity`` batches at once."""
 
-    def __init__(self, worker: str, ident: str, capacity: int, stream: Any, comm: Any = None) -> None:
+    def __init__(self, worker: str, capacity: int, stream: Any, comm: Any = None) -> None:
         self.worker = worker
-        self.ident = ident  # the worker's Dask id: a worker restarted at the same address has another
         self.capacity = capacity
         self.load = 0  # batches sent and not yet answered
         self.loaded = False  # the experiment went out on it
@@ -129,8 +127,10 @@ class DaskPool:
     come back :class:`Lost` as started, the rest as not started. While
     waiting, and every couple of seconds, the pool asks the scheduler which
     workers are there: it takes in workers that joined (a cluster may scale
-    up; a restarted worker comes back, at a new address or its old one) and
-    drops those that left, even when their connection hangs.
+    up; a restarted worker comes back at a new address) and
+    drops those that left, even when their connection hangs. A worker that
+    died is not used again in the experiment run, unless the pool restarted
+    it itself (after a timeout) and it came back at its old address.
     """
 
     def __init__(self, client: Any, task: ShippedTask) -> None:
@@ -139,10 +139,9 @@ class DaskPool:
         self._nonce = secrets.token_bytes(16)
         self._loop = PrivateLoop()
         self._links: dict[str, _Link] = {}  # worker -> its connection
-        self._gone: dict[str, str] = {}  # address -> id of the worker there that died, left or was restarted
+        self._gone: set[str] = set()  # workers that died, left or were restarted
         self._retry_at: dict[str, float] = {}  # unreachable workers: when to try again
         self._backoff: dict[str, float] = {}
-        self._asked = 0.0  # when restarted workers at known addresses were last looked for
         self._calls: dict[int, _Link] = {}  # batch handle -> where it went
         self._starts: dict[int, float] = {}
         self._collateral: set[int] = set()  # batches on a worker restarted after a timeout
@@ -164,7 +163,7 @@ class DaskPool:
         """
         deadline = time.monotonic() + _WORKER_WAIT
         while True:
-            threads = self._live(self.client.nthreads())
+            threads = {w: n for w, n in self.client.nthreads().items() if w not in self._gone}
             now = time.monotonic()
             new = {w: n for w, n in threads.items() if w not in self._links and self._retry_at.get(w, 0) <= now}
             if new:
@@ -180,21 +179,6 @@ class DaskPool:
                 raise BackendError(f"the Dask cluster has had no worker able to run the experiment for "
                                    f"{_WORKER_WAIT:g} s; start workers, or run with another backend")
             time.sleep(0.1)
-
-    def _live(self, threads: dict[str, int]) -> dict[str, int]:
-        """``threads`` without the workers this pool saw die. A worker restarted
-        at the same address (fixed ports) has a new id and is live again."""
-        again = [w for w in threads if w in self._gone]
-        if again and time.monotonic() - self._asked > _REFRESH:
-            self._asked = time.monotonic()
-            try:
-                ids = self.client.run(worker_id, workers=again, on_error="return")
-            except (OSError, ValueError, KeyError):
-                ids = {}
-            for worker in again:
-                if isinstance(ids.get(worker), str) and ids[worker] != self._gone[worker]:
-                    del self._gone[worker]
-        return {w: n for w, n in threads.items() if w not in self._gone}
 
     def _connect(self, threads: dict[str, int]) -> None:
         """Open a data connection to each worker in ``threads``, else a Dask comm to its batch handler."""
@@ -243,7 +227,7 @@ class DaskPool:
                          worker, host, port, exc)
                 return
             keep_alive(stream[1].get_extra_info("socket"))
-            self._adopt(worker, _Link(worker, answer["id"], answer["threads"], stream))
+            self._adopt(worker, _Link(worker, answer["threads"], stream))
 
         await asyncio.gather(*(open_one(worker, answer) for worker, answer in answers.items()))
 
@@ -271,7 +255,7 @@ class DaskPool:
                     comm.abort()
                 log.warning("cannot reach Dask worker %s from here (%r); no runs go there for now", worker, exc)
                 return
-            self._adopt(worker, _Link(worker, answer["id"], answer["threads"], None, comm))
+            self._adopt(worker, _Link(worker, answer["threads"], None, comm))
 
         await asyncio.gather(*(open_one(w, a) for w, a in answers.items()))
 
@@ -295,7 +279,7 @@ class DaskPool:
     def _forget(self, worker: str) -> None:
         """Stop using ``worker`` and close its connections (its batches then come back lost)."""
         link = self._links.pop(worker, None)
-        self._gone[worker] = link.ident if link is not None else ""
+        self._gone.add(worker)
         if link is not None:
             self._loop.call(link.close)
 
@@ -403,6 +387,8 @@ class DaskPool:
             status = self.client.restart_workers([worker], raise_for_error=False)
         except (ValueError, OSError, TimeoutError) as exc:  # e.g. a worker without a nanny
             status = {worker: repr(exc)}
+        if status.get(worker) == "OK" and worker in self.client.nthreads():
+            self._gone.discard(worker)  # restarted at its old address (fixed ports): a fresh worker
         self._refresh()
         if any(v != "OK" for v in status.values()):
             log.warning("could not restart Dask worker %s after a timeout: %s", worker, status)
