@@ -119,14 +119,18 @@ class Stopper:
             raise KeyboardInterrupt
 
 
-def refused_data_port(dask_worker: Any, nonce: bytes) -> dict[str, Any]:
-    """Stands in for ``open_data_port`` on a worker whose ports a firewall closes: names a port nobody listens on."""
+def free_port() -> int:
+    """A local TCP port nobody listens on (as of now)."""
     import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    return {"id": dask_worker.id, "threads": dask_worker.state.nthreads, "host": "127.0.0.1", "port": closed}
+        return int(probe.getsockname()[1])
+
+
+def refused_data_port(dask_worker: Any, nonce: bytes) -> dict[str, Any]:
+    """Stands in for ``open_data_port`` on a worker whose ports a firewall closes: names a port nobody listens on."""
+    return {"id": dask_worker.id, "threads": dask_worker.state.nthreads, "host": "127.0.0.1", "port": free_port()}
 
 
 def missing_data_port(dask_worker: Any, nonce: bytes) -> None:

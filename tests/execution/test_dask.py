@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from crystallize.execution import BackendError
@@ -12,6 +14,34 @@ pytestmark = pytest.mark.dask
 @pytest.fixture(scope="module")
 def reference():
     return samples(make().run(store=False, progress=False).records)
+
+
+@contextlib.contextmanager
+def own_cluster(workers=1, threads=1, security=None, **options):
+    """A client of a LocalCluster of its own, both closed afterwards."""
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
+                                       dashboard_address=None, silence_logs=40, security=security, **options)
+    client = distributed.Client(cluster, security=security, set_as_default=False)
+    try:
+        yield cluster, client
+    finally:
+        client.close()
+        cluster.close()
+
+
+class OnFirstRecord:
+    """A listener that calls ``action`` once, when the first record arrives."""
+
+    def __init__(self, action) -> None:
+        self.action = action
+        self.done = False
+
+    def on_run_complete(self, record):
+        if not self.done:
+            self.done = True
+            self.action()
 
 
 def test_a_client_you_pass_gives_the_serial_numbers_and_stays_open(dask_client, reference):
@@ -128,41 +158,18 @@ def test_the_experiment_crosses_to_each_worker_once(dask_client, tmp_path):
 
 @pytest.mark.slow
 def test_workers_that_join_during_a_run_take_runs(reference):
-    import distributed
-
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=40)
-    client = distributed.Client(cluster, set_as_default=False)
-
-    class ScaleUp:
-        def __init__(self) -> None:
-            self.scaled = False
-
-        def on_run_complete(self, record):
-            if not self.scaled:
-                self.scaled = True
-                cluster.scale(2)
-
-    try:
+    with own_cluster() as (cluster, client):
         result = make(replicates=40, sleep_at=tuple(range(40)), sleep_for=0.25).run(
-            backend=client, store=False, progress=False, callbacks=[ScaleUp()])
+            backend=client, store=False, progress=False, callbacks=[OnFirstRecord(lambda: cluster.scale(2))])
         assert all(r.ok for r in result.records) and len(result.records) == 160
         assert len({r.metrics["pid"] for r in result.records}) == 2
-    finally:
-        client.close()
-        cluster.close()
 
 
 @pytest.mark.slow
 def test_a_worker_with_several_threads_runs_batches_side_by_side_and_loads_the_experiment_once(reference, tmp_path):
-    import distributed
-
     from .experiments import CountingSource
 
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None,
-                                       silence_logs=40)
-    client = distributed.Client(cluster, set_as_default=False)
-    try:
+    with own_cluster(threads=2) as (_, client):
         assert samples(make().run(backend=client, store=False, progress=False).records) == reference
         log = tmp_path / "unpickled.txt"
         result = make(source=CountingSource(str(log)), replicates=20, sleep_at=tuple(range(20)), sleep_for=0.05).run(
@@ -172,9 +179,6 @@ def test_a_worker_with_several_threads_runs_batches_side_by_side_and_loads_the_e
         assert log.read_text().split() == [str(pid)]  # loaded once, though two batches were sent at the start
         starts = sorted((r.started, r.started + r.duration) for r in result.records)
         assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:]))  # runs overlapped
-    finally:
-        client.close()
-        cluster.close()
 
 
 def _crystallize_threads(dask_worker):
@@ -234,58 +238,35 @@ def test_a_run_that_calls_sys_exit_stops_the_experiment_with_a_clear_error(dask_
 def test_answers_that_came_in_while_records_were_emitted_are_not_timeouts(dask_client):
     import time
 
-    class Slow:
-        def __init__(self) -> None:
-            self.slept = False
-
-        def on_run_complete(self, record):
-            if not self.slept:
-                self.slept = True
-                time.sleep(2.5)  # the other worker's run finishes meanwhile, well within its timeout
-
+    # the other worker's run finishes while this sleeps, well within its timeout
+    slow = OnFirstRecord(lambda: time.sleep(2.5))
     result = make(replicates=2, sleep_at=(0, 1), sleep_for=1.0).run(
-        backend=dask_client, timeout=2.0, store=False, progress=False, callbacks=[Slow()])
+        backend=dask_client, timeout=2.0, store=False, progress=False, callbacks=[slow])
     assert [r.status for r in result.records] == ["ok"] * 8
 
 
 def test_a_worker_restarted_at_its_old_address_takes_runs_again(reference):
-    import socket
+    from .experiments import free_port
 
-    import distributed
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=40, worker_port=port)
-    client = distributed.Client(cluster, set_as_default=False)
-    try:
+    port = free_port()
+    with own_cluster(worker_port=port) as (_, client):
         result = make(replicates=3, sleep_at=(0,), sleep_for=60.0).run(backend=client, timeout=3.0, store=False,
                                                                        progress=False)
         assert [r.key for r in result.records if r.status == "timeout"] == ["broken/0"]
         assert sum(r.ok for r in result.records) == 11
         assert list(client.nthreads()) == [f"tcp://127.0.0.1:{port}"]
-    finally:
-        client.close()
-        cluster.close()
 
 
 def test_a_timeout_on_a_worker_without_a_nanny_leaves_it_running_and_says_so(reference):
     import distributed
 
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=40, worker_class=distributed.Worker)
-    client = distributed.Client(cluster, set_as_default=False)
-    try:
+    with own_cluster(workers=2, worker_class=distributed.Worker) as (_, client):
         result = make(replicates=3, sleep_at=(0,), sleep_for=8.0).run(backend=client, timeout=2.0, store=False,
                                                                       progress=False)
         slow = [r for r in result.records if r.status != "ok"]
         assert [(r.key, r.status) for r in slow] == [("broken/0", "timeout")]
         assert "could not be restarted" in slow[0].error.message
         assert sum(r.ok for r in result.records) == 11
-    finally:
-        client.close()
-        cluster.close()
 
 
 def test_workers_restarted_by_the_client_take_runs(dask_client, reference):
@@ -310,16 +291,8 @@ def test_it_runs_from_code_that_already_runs_an_event_loop(dask_client, referenc
 
 @pytest.mark.slow
 def test_a_cluster_that_requires_tls_is_reached_over_tls(reference):
-    import distributed
     from distributed.security import Security
 
-    security = Security.temporary()
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, security=security,
-                                       dashboard_address=None, silence_logs=40)
-    client = distributed.Client(cluster, security=security, set_as_default=False)
-    try:
+    with own_cluster(security=Security.temporary()) as (_, client):
         assert all(w.startswith("tls://") for w in client.nthreads())
         assert samples(make().run(backend=client, store=False, progress=False).records) == reference
-    finally:
-        client.close()
-        cluster.close()
