@@ -120,10 +120,10 @@ def open_data_port(dask_worker: Any, nonce: bytes) -> dict[str, Any]:
     return {**answer, "host": host, "port": listener.getsockname()[1]}
 
 
-def _read_frame(read: Any) -> Any:
-    """One message from ``read(n)`` (a function returning exactly ``n`` bytes)."""
-    (size,) = HEADER.unpack(read(HEADER.size))
-    return pickle.loads(read(size))  # noqa: S301 - from our own peer, which proved itself with the nonce
+def _read_frame(conn: socket.socket) -> Any:
+    """The next message on ``conn``."""
+    (size,) = HEADER.unpack(_read_exactly(conn, HEADER.size))
+    return pickle.loads(_read_exactly(conn, size))  # noqa: S301 - from our own peer, which proved itself with the nonce
 
 
 def _accept(listener: socket.socket, nonce: bytes, threads: int) -> None:
@@ -133,21 +133,16 @@ def _accept(listener: socket.socket, nonce: bytes, threads: int) -> None:
     deadline = time.monotonic() + _ACCEPT_FOR
     won = threading.Event()
     claim = threading.Lock()
-
     checking = threading.BoundedSemaphore(_CHECKS)
 
     def check(conn: socket.socket) -> None:
-        try:
-            _check(conn)
-        finally:
-            checking.release()
-
-    def _check(conn: socket.socket) -> None:
         conn.settimeout(_NONCE_WAIT)
         try:
             proven = hmac.compare_digest(_read_exactly(conn, len(nonce)), nonce)
         except (OSError, EOFError):
             proven = False
+        finally:
+            checking.release()
         with claim:
             first = proven and not won.is_set()
             if first:
@@ -214,7 +209,7 @@ def _serve(conn: socket.socket, threads: int) -> None:
     def read() -> None:
         try:
             while True:
-                inbox.put(_read_frame(lambda n: _read_exactly(conn, n)))
+                inbox.put(_read_frame(conn))
         except (OSError, EOFError, pickle.UnpicklingError):
             stop.set()
             inbox.put(None)
