@@ -122,7 +122,7 @@ def test_batch_size_follows_the_measured_run_time(duration, remaining, expected)
 
 def test_a_suspect_lost_before_starting_is_still_run_alone():
     class Uncertain(FakePool):
-        """Deaths are uncertain (as on Dask), and the first retry of t/7 lands on a worker that lost it."""
+        """Deaths are uncertain (as on Dask), and the first retry of t/7 is lost before it starts."""
 
         lost_once = False
 
@@ -133,7 +133,7 @@ def test_a_suspect_lost_before_starting_is_still_run_alone():
                 keys = [s.key for s in batch]
                 if keys == ["t/7"] and not self.lost_once:
                     self.lost_once = True
-                    out.append((handle, Lost(False, "its worker had not loaded the experiment")))
+                    out.append((handle, Lost(False, "its worker died before it started")))
                 elif "t/7" in keys:
                     out.append((handle, Lost(True, "the worker died", certain=False)))
                 else:
