@@ -32,18 +32,31 @@ def no_orphans() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def dask_client() -> Iterator[Any]:
-    """A real Dask LocalCluster with 2 worker processes (not the default client)."""
+def dask_cluster() -> Iterator[tuple[Any, Any]]:
+    """A real Dask LocalCluster with 2 worker processes, and a client of it (not the default client)."""
     distributed = pytest.importorskip("distributed")
     import dask
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):  # a dying run kills one worker, not 4
+    from crystallize.execution.dask_backend import KEEP_NANNIES
+
+    settings = {"distributed.scheduler.allowed-failures": 0,  # a dying run kills one worker, not 4
+                # tests kill workers often: a nanny must outlive any timer of an earlier death
+                "distributed.deploy.lost-worker-timeout": KEEP_NANNIES}
+    with dask.config.set(settings):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            dashboard_address=":0", silence_logs=40)
-    client = distributed.Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
+        client = distributed.Client(cluster, set_as_default=False)
+        yield cluster, client
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture
+def dask_client(dask_cluster: tuple[Any, Any]) -> Any:
+    """The session's Dask client, once both its workers are there (one a test killed may be restarting)."""
+    client = dask_cluster[1]
+    client.wait_for_workers(2, timeout=60)
+    return client
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,6 @@ def test_a_dying_worker_fails_only_its_run(dask_client, reference):
     assert "Dask worker running this run died" in bad[0].error.message
     got = samples(result.records)
     assert all(got[key] == value for key, value in reference.items())
-    dask_client.wait_for_workers(2, timeout=60)
 
 
 def test_timeout_cancels_the_task_and_restarts_its_worker(dask_client):
@@ -79,7 +78,6 @@ def test_timeout_cancels_the_task_and_restarts_its_worker(dask_client):
     assert [(r.key, r.status, r.error.type) for r in slow] == [("broken/0", "timeout", "RunTimeout")]
     assert "its Dask worker was restarted" in slow[0].error.message
     assert sum(r.ok for r in result.records) == 11
-    dask_client.wait_for_workers(2, timeout=60)
 
 
 def test_ctrl_c_keeps_the_finished_runs_and_cancels_the_rest(dask_client):
@@ -120,6 +118,22 @@ def test_dask_by_name_starts_a_local_cluster_and_closes_it(reference, monkeypatc
     [(cluster, kwargs)] = started
     assert kwargs["n_workers"] == 2 and kwargs["processes"] is True
     assert cluster.status.name == "closed"
+
+
+@pytest.mark.slow
+def test_a_local_cluster_keeps_the_workers_that_die_whatever_the_lost_worker_timeout(reference, monkeypatch):
+    import dask
+
+    from crystallize.execution import dask_backend
+
+    monkeypatch.setattr(dask_backend, "_WORKER_WAIT", 30.0)
+    # a timeout that passes while the nanny restarts its worker: LocalCluster would close that nanny
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "0.1s"}):
+        result = make(die_at=(2, 5)).run(backend="dask", workers=2, store=False, progress=False)
+    assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/2", "WorkerDied"),
+                                                                            ("broken/5", "WorkerDied")]
+    got = samples(result.records)
+    assert all(got[key] == value for key, value in reference.items() if key[0] != "broken")
 
 
 def test_an_experiment_the_workers_cannot_load_is_reported(dask_client):
@@ -212,7 +226,6 @@ def test_workers_without_a_reachable_data_port_are_reached_through_dask(dask_cli
     assert dask_client._crystallize_handler_on >= set(dask_client.run(worker_id).values())
     result = make(die_at=(2,)).run(backend=dask_client, store=False, progress=False)
     assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/2", "WorkerDied")]
-    dask_client.wait_for_workers(2, timeout=60)
 
 
 def test_workers_without_crystallize_are_reported_at_once(dask_client, monkeypatch):
@@ -273,7 +286,6 @@ def test_workers_restarted_by_the_client_take_runs(dask_client, reference):
     make(replicates=2).run(backend=dask_client, store=False, progress=False)
     before = set(dask_client.nthreads())
     dask_client.restart()
-    dask_client.wait_for_workers(2, timeout=60)
     result = make(replicates=30).run(backend=dask_client, store=False, progress=False)
     assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
     assert len({r.metrics["pid"] for r in result.records}) == 2

@@ -42,6 +42,7 @@ log = logging.getLogger("crystallize")
 _WORKER_WAIT = 120.0  # seconds to wait for a worker when the cluster has none
 _REFRESH = 2.0  # seconds between looks for workers that joined
 _CONNECT_WAIT = 5.0  # seconds a direct data connection may take before Dask's comm is used instead
+KEEP_NANNIES = "3650d"  # a lost-worker-timeout that never passes: a LocalCluster then keeps every nanny
 
 
 class _Link:
@@ -412,6 +413,13 @@ def local_client(workers: int) -> Iterator[Any]:
     The workers' statistical profiler (a thread sampling every 10 ms, for a
     dashboard nobody watches here) is off, and the watchdogs that wake every
     process every 20-100 ms wake less often.
+
+    A LocalCluster closes the nanny of a worker that left if, when
+    ``distributed.deploy.lost-worker-timeout`` has passed, no worker of that
+    name is there: meant for lost batch jobs, it also fires when the worker
+    died again and its nanny is restarting it, and the cluster then loses
+    that worker for good. Its nannies restart every worker that dies, so
+    that timer is put out of reach while the cluster lives.
     """
     import dask  # noqa: PLC0415
 
@@ -422,17 +430,18 @@ def local_client(workers: int) -> Iterator[Any]:
         "distributed.admin.tick.interval": "500ms",
         "distributed.worker.memory.monitor-interval": "1s",
     }
-    with dask.config.set(settings):
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
-    try:
-        client = distributed.Client(cluster, set_as_default=False)
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": KEEP_NANNIES}):
+        with dask.config.set(settings):
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                               dashboard_address=None, silence_logs=logging.ERROR)
         try:
-            yield client
+            client = distributed.Client(cluster, set_as_default=False)
+            try:
+                yield client
+            finally:
+                client.close()
         finally:
-            client.close()
-    finally:
-        cluster.close()
+            cluster.close()
 
 
 class DaskBackend:
