@@ -9,80 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from crystallize.core.context import FrozenContext
-from crystallize.core.datasource import DataSource, data_source
-from crystallize.core.events import ExperimentListener
-from crystallize.core.exceptions import (
-    ContextMutationError,
-    CrystallizeError,
-    CrystallizeWarning,
-    DegenerateDataWarning,
-    ExperimentDefinitionError,
-    FailureImbalanceWarning,
-    InsufficientDataWarning,
-    InvalidMetricError,
-    InvalidPipelineOutput,
-    MissingMetricError,
-    PipelineExecutionError,
-    RunFailedError,
-)
-from crystallize.core.experiment import Experiment
-from crystallize.core.hypothesis import Hypothesis
-from crystallize.core.pipeline import Pipeline
-from crystallize.core.pipeline_step import PipelineStep, pipeline_step
-from crystallize.core.plan import RunSpec
-from crystallize.core.record import RunError, RunRecord
-from crystallize.core.result import Result
-from crystallize.core.stat_test import (
-    MannWhitneyU,
-    PairedTTest,
-    PermutationTest,
-    StatisticalTest,
-    StudentTTest,
-    WelchTTest,
-    WilcoxonSignedRank,
-)
-from crystallize.core.treatment import Treatment
-from crystallize.core.verdict import Verdict
+from crystallize import core
+from crystallize.core import *  # noqa: F403 - the top level offers exactly core's public names
 
 __version__ = "0.1.0"
 
 logging.getLogger("crystallize").addHandler(logging.NullHandler())
 
-__all__ = [
-    "__version__",
-    "ContextMutationError",
-    "CrystallizeError",
-    "CrystallizeWarning",
-    "DataSource",
-    "DegenerateDataWarning",
-    "Experiment",
-    "ExperimentDefinitionError",
-    "ExperimentListener",
-    "FailureImbalanceWarning",
-    "FrozenContext",
-    "Hypothesis",
-    "InsufficientDataWarning",
-    "InvalidMetricError",
-    "InvalidPipelineOutput",
-    "MannWhitneyU",
-    "MissingMetricError",
-    "PairedTTest",
-    "PermutationTest",
-    "Pipeline",
-    "PipelineExecutionError",
-    "PipelineStep",
-    "Result",
-    "RunError",
-    "RunFailedError",
-    "RunRecord",
-    "RunSpec",
-    "StatisticalTest",
-    "StudentTTest",
-    "Treatment",
-    "Verdict",
-    "WelchTTest",
-    "WilcoxonSignedRank",
-    "data_source",
-    "pipeline_step",
-]
+__all__ = ["__version__"]
+__all__ += core.__all__

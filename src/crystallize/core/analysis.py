@@ -7,7 +7,6 @@ verify every (hypothesis, treatment) pair and adjust for multiple comparisons.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from crystallize.core.hypothesis import Hypothesis
 from crystallize.core.plan import BASELINE
 from crystallize.core.record import RunRecord
 from crystallize.core.verdict import Verdict
+from crystallize.stats.warnings import warn
 
 __all__ = ["CORRECTIONS", "by_condition", "compute_verdicts", "samples"]
 
@@ -92,7 +92,7 @@ def compute_verdicts(
             verdict = hypothesis.evaluate(b, t, treatment_name=name, failed=failed)
             note = _failure_note(name, failed, (len(base), len(treat)))
             if note:
-                warnings.warn(f"hypothesis {hypothesis.name!r}: {note}", FailureImbalanceWarning, stacklevel=2)
+                warn(f"hypothesis {hypothesis.name!r}: {note}", FailureImbalanceWarning)
                 verdict = verdict.with_notes(note)
             unread = sorted({key for r in treat.values() for key in r.unread})
             if unread:

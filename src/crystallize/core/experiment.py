@@ -31,6 +31,7 @@ from crystallize.core.record import RunRecord
 from crystallize.core.result import Result
 from crystallize.core.runner import RunTask
 from crystallize.core.treatment import RESERVED_CONDITIONS, Treatment
+from crystallize.stats.warnings import warn
 
 __all__ = ["Experiment"]
 
@@ -305,15 +306,15 @@ class Experiment:
         for condition in self.conditions[1:]:
             unread = sorted({k for r in ordered if r.condition == condition for k in r.unread})
             if unread:
-                warnings.warn(f"treatment {condition!r} sets {', '.join(unread)}, which no step or data source read; "
-                              "check the key's spelling", CrystallizeWarning, stacklevel=3)
+                warn(f"treatment {condition!r} sets {', '.join(unread)}, which no step or data source read; "
+                     "check the key's spelling", CrystallizeWarning)
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
                                             self.correction)
             for warning in caught:  # shown at the caller's run() line, not inside the library
-                warnings.warn(warning.message, warning.category, stacklevel=3)
+                warn(warning.message, warning.category)
         except Exception as exc:
             exc.result = result  # type: ignore[attr-defined]  # the samples survive a failed analysis
             raise

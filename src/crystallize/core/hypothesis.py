@@ -20,6 +20,7 @@ from crystallize.core.exceptions import (
 from crystallize.core.record import is_number
 from crystallize.core.stat_test import StatisticalTest
 from crystallize.core.verdict import Verdict
+from crystallize.stats.warnings import warn
 
 __all__ = ["DIRECTIONS", "Hypothesis"]
 
@@ -177,8 +178,7 @@ class Hypothesis:
         if min(b.size, t.size) < test.min_samples:
             note = (f"insufficient data: {test.test_name} needs at least {test.min_samples} samples per side, "
                     f"got {b.size} baseline and {t.size} {treatment_name}")
-            warnings.warn(f"hypothesis {self.name!r} vs {treatment_name!r}: {note}", InsufficientDataWarning,
-                          stacklevel=2)
+            warn(f"hypothesis {self.name!r} vs {treatment_name!r}: {note}", InsufficientDataWarning)
             return replace(base, status="insufficient data", notes=(note,))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -190,7 +190,7 @@ class Hypothesis:
         notes += [str(w.message) for w in caught if issubclass(w.category, (DegenerateDataWarning, RuntimeWarning))]
         for w in caught:
             if not issubclass(w.category, RuntimeWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                warn(w.message, w.category)
         p_value = _clean_p(outcome.get("p_value"), notes)
         diff = float(t.mean() - b.mean())
         matches = {"increase": diff > 0, "decrease": diff < 0}.get(str(self.direction), True)

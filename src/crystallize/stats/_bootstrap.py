@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Literal, Union
 
@@ -20,7 +19,7 @@ from crystallize.stats._validation import (
     check_two_samples,
     normalise_rng,
 )
-from crystallize.stats.warnings import DegenerateDataWarning
+from crystallize.stats.warnings import DegenerateDataWarning, warn
 
 __all__ = ["STATISTICS", "bootstrap_ci"]
 
@@ -187,14 +186,14 @@ def bootstrap_ci(
     if not np.all(np.isfinite(theta_b)) or not np.isfinite(theta_hat):
         raise ValueError("`statistic` gave non-finite values on the data or its resamples")
     if np.ptp(theta_b) == 0.0:
-        warnings.warn("bootstrap distribution is degenerate (all resamples equal)", DegenerateDataWarning, stacklevel=2)
+        warn("bootstrap distribution is degenerate (all resamples equal)", DegenerateDataWarning)
         return ConfidenceInterval(theta_hat, theta_hat, level)
     alpha = (1 - level) / 2
     lo_q, hi_q = alpha, 1 - alpha
     if method_name == "BCa":
         lo_q, hi_q = _bca_levels(theta_hat, theta_b, _jackknife(b, t, func, paired), alpha)
         if not (np.isfinite(lo_q) and np.isfinite(hi_q)):
-            warnings.warn("BCa levels undefined; using the percentile interval", DegenerateDataWarning, stacklevel=2)
+            warn("BCa levels undefined; using the percentile interval", DegenerateDataWarning)
             lo_q, hi_q = alpha, 1 - alpha
     low, high = np.quantile(theta_b, [lo_q, hi_q])
     return ConfidenceInterval(float(low), float(high), level)

@@ -6,13 +6,12 @@ every message names the parameter, the bad value and the allowed set.
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from crystallize.stats.warnings import DegenerateDataWarning
+from crystallize.stats.warnings import DegenerateDataWarning, warn
 
 __all__ = [
     "ALTERNATIVES",
@@ -132,4 +131,4 @@ def is_constant(x: FloatArray) -> bool:
 def degenerate(note: str, notes: list[str]) -> None:
     """Record ``note`` and emit it as a :class:`DegenerateDataWarning`."""
     notes.append(note)
-    warnings.warn(note, DegenerateDataWarning, stacklevel=3)
+    warn(note, DegenerateDataWarning)

@@ -5,12 +5,19 @@ Each still comes with a defined answer; the warning says why it may mislead.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = [
     "CrystallizeWarning",
     "DegenerateDataWarning",
     "FailureImbalanceWarning",
     "InsufficientDataWarning",
+    "warn",
 ]
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class CrystallizeWarning(UserWarning):
@@ -27,6 +34,17 @@ class DegenerateDataWarning(CrystallizeWarning):
 
 class FailureImbalanceWarning(CrystallizeWarning):
     """Conditions lost different shares of runs, which can bias a comparison."""
+
+
+def warn(message: str | Warning, category: type[Warning] = UserWarning) -> None:
+    """Emit a warning shown at the first line outside crystallize that led to it
+    (the user's ``run()`` or ``verify()`` call), not at a line of the library."""
+    level = 2  # the caller of this function
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 for _cls in (CrystallizeWarning, InsufficientDataWarning, DegenerateDataWarning, FailureImbalanceWarning):
