@@ -128,11 +128,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def refused_data_port(dask_worker: Any, nonce: bytes) -> dict[str, Any]:
+def refused_data_port(dask_worker: Any, nonce: bytes, listen: bool = True) -> dict[str, Any]:
     """Stands in for ``open_data_port`` on a worker whose ports a firewall closes: names a port nobody listens on."""
     return {"id": dask_worker.id, "threads": dask_worker.state.nthreads, "host": "127.0.0.1", "port": free_port()}
 
 
-def missing_data_port(dask_worker: Any, nonce: bytes) -> None:
+async def unreachable(address: str, **kwargs: Any) -> None:
+    """Stands in for Dask's ``connect`` where only the scheduler can be reached (a gateway)."""
+    raise ConnectionRefusedError(f"no route to {address} from here")
+
+
+def missing_data_port(dask_worker: Any, nonce: bytes, listen: bool = True) -> None:
     """Stands in for ``open_data_port`` on a worker without crystallize."""
     raise ModuleNotFoundError("No module named 'crystallize'")

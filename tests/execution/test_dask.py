@@ -44,7 +44,24 @@ class OnFirstRecord:
             self.action()
 
 
-def test_a_client_you_pass_gives_the_serial_numbers_and_stays_open(dask_client, reference):
+@pytest.fixture(params=["data port", "dask comm", "dask tasks"])
+def transport(request, dask_client, monkeypatch):
+    """The way batches reach the workers: a data port, else a Dask comm to the
+    batch handler, else (a client that reaches only the scheduler) tasks."""
+    from crystallize.execution import dask_backend
+
+    from .experiments import refused_data_port, unreachable
+
+    monkeypatch.setattr(dask_client, "_crystallize_remote", set(), raising=False)
+    if request.param != "data port":
+        monkeypatch.setattr(dask_backend, "open_data_port", refused_data_port)
+    if request.param == "dask tasks":
+        monkeypatch.setattr(dask_backend, "connect", unreachable)
+    yield request.param
+    assert bool(dask_client._crystallize_remote) == (request.param == "dask tasks")  # the way tested was taken
+
+
+def test_a_client_you_pass_gives_the_serial_numbers_and_stays_open(dask_client, reference, transport):
     result = make().run(backend=dask_client, store=False, progress=False)
     assert samples(result.records) == reference
     assert result.provenance["backend"] == "dask"
@@ -55,14 +72,14 @@ def test_a_client_you_pass_gives_the_serial_numbers_and_stays_open(dask_client, 
     assert len(pids) == 2  # both workers took runs
 
 
-def test_failures_are_recorded_and_the_rest_kept(dask_client, reference):
+def test_failures_are_recorded_and_the_rest_kept(dask_client, reference, transport):
     result = make(fail_at=(4,)).run(backend=dask_client, store=False, progress=False)
     assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/4", "ValueError")]
     got = samples(result.records)
     assert all(got[key] == value for key, value in reference.items())
 
 
-def test_a_dying_worker_fails_only_its_run(dask_client, reference):
+def test_a_dying_worker_fails_only_its_run(dask_client, reference, transport):
     result = make(die_at=(2,)).run(backend=dask_client, store=False, progress=False)
     bad = [r for r in result.records if not r.ok]
     assert [(r.key, r.error.type) for r in bad] == [("broken/2", "WorkerDied")]
@@ -71,7 +88,7 @@ def test_a_dying_worker_fails_only_its_run(dask_client, reference):
     assert all(got[key] == value for key, value in reference.items())
 
 
-def test_timeout_cancels_the_task_and_restarts_its_worker(dask_client):
+def test_timeout_cancels_the_task_and_restarts_its_worker(dask_client, transport):
     result = make(replicates=3, sleep_at=(0,), sleep_for=60.0).run(backend=dask_client, timeout=3.0, store=False,
                                                                    progress=False)
     slow = [r for r in result.records if r.status != "ok"]
@@ -80,7 +97,7 @@ def test_timeout_cancels_the_task_and_restarts_its_worker(dask_client):
     assert sum(r.ok for r in result.records) == 11
 
 
-def test_ctrl_c_keeps_the_finished_runs_and_cancels_the_rest(dask_client):
+def test_ctrl_c_keeps_the_finished_runs_and_cancels_the_rest(dask_client, transport):
     stopper = Stopper(after=3)
     result = make(replicates=20, sleep_at=tuple(range(20)), sleep_for=0.1).run(
         backend=dask_client, store=False, progress=False, callbacks=[stopper])
@@ -193,6 +210,40 @@ def test_a_worker_with_several_threads_runs_batches_side_by_side_and_loads_the_e
         assert log.read_text().split() == [str(pid)]  # loaded once, though two batches were sent at the start
         starts = sorted((r.started, r.started + r.duration) for r in result.records)
         assert any(later[0] < earlier[1] for earlier, later in zip(starts, starts[1:]))  # runs overlapped
+
+
+def _task_sessions():
+    from crystallize.execution import dask_service
+
+    return len(dask_service._task_sessions)
+
+
+@pytest.mark.parametrize("transport", ["dask tasks"], indirect=True)
+def test_workers_reached_by_tasks_drop_the_experiment_when_the_run_ends(dask_client, reference, transport):
+    import time
+
+    assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
+    deadline = time.monotonic() + 10
+    while any(dask_client.run(_task_sessions).values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(dask_client.run(_task_sessions).values())
+
+
+def test_a_worker_reached_by_tasks_that_dies_is_found_out_while_dask_would_retry_its_task(reference, monkeypatch):
+    import dask
+
+    from crystallize.execution import dask_backend
+
+    from .experiments import refused_data_port, unreachable
+
+    monkeypatch.setattr(dask_backend, "open_data_port", refused_data_port)
+    monkeypatch.setattr(dask_backend, "connect", unreachable)
+    # Dask's default: the task of a worker that died waits for that worker (it is pinned there), which never comes
+    with dask.config.set({"distributed.scheduler.allowed-failures": 3}), own_cluster(workers=2) as (_, client):
+        result = make(die_at=(2,)).run(backend=client, store=False, progress=False)
+    assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/2", "WorkerDied")]
+    got = samples(result.records)
+    assert all(got[key] == value for key, value in reference.items())
 
 
 def _crystallize_threads(dask_worker):

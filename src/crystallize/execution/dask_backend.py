@@ -26,10 +26,11 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised by a monkeypatched import
     raise MissingExtraError("dask", "Dask's distributed scheduler", "dask") from exc
 
+from crystallize.execution.dask_links import Connection, Link, TaskLink
 from crystallize.execution.dask_service import (
     ACCEPTED,
     HANDLER,
-    HEADER,
+    end_task_session,
     install_service,
     keep_alive,
     open_data_port,
@@ -45,44 +46,6 @@ _CONNECT_WAIT = 5.0  # seconds a direct data connection may take before Dask's c
 KEEP_NANNIES = "3650d"  # a lost-worker-timeout that never passes: a LocalCluster then keeps every nanny
 
 
-class _Link:
-    """The connection to a worker's batches: a data connection or a Dask comm
-    to its batch handler; either runs ``capacity`` batches at once."""
-
-    def __init__(self, worker: str, capacity: int, stream: Any, comm: Any = None) -> None:
-        self.worker = worker
-        self.capacity = capacity
-        self.load = 0  # batches sent and not yet answered
-        self.loaded = False  # the experiment went out on it
-        self._stream = stream  # (reader, writer) of a data connection
-        self._comm = comm
-        self._write = asyncio.Lock()
-
-    async def send(self, message: dict[str, Any]) -> None:
-        if self._comm is not None:
-            async with self._write:
-                await self._comm.write(message)
-            return
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self._stream[1].write(HEADER.pack(len(data)) + data)
-        await self._stream[1].drain()
-
-    async def receive(self) -> dict[str, Any]:
-        if self._comm is not None:
-            message: dict[str, Any] = await self._comm.read()
-            return message
-        reader = self._stream[0]
-        (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
-        return pickle.loads(await reader.readexactly(size))  # type: ignore[no-any-return]  # noqa: S301 - from our worker
-
-    def close(self) -> None:
-        """Drop the connection at once, unsent bytes and all (call it in the loop's thread)."""
-        if self._comm is not None:
-            self._comm.abort()
-        else:
-            self._stream[1].transport.abort()
-
-
 def _unpickled_error(data: bytes, worker: str) -> BaseException:
     """The exception a worker sent back, or a description of it if it cannot be rebuilt here."""
     try:
@@ -96,6 +59,13 @@ def _version() -> str:
     from crystallize import __version__  # noqa: PLC0415 - the package imports this module lazily
 
     return __version__
+
+
+def _remote_on(client: Any) -> set[str]:
+    """The addresses of the client's workers that it can reach only through the
+    scheduler: later experiment runs send them tasks at once. Kept on the client."""
+    remote: set[str] = client.__dict__.setdefault("_crystallize_remote", set())
+    return remote
 
 
 def _installed_on(client: Any) -> set[str]:
@@ -117,9 +87,12 @@ class DaskPool:
     connection, served on the worker by plain threads, so a batch costs about
     what it costs a process pool. Where that fails (a TLS cluster, a
     firewall), the worker is reached through a Dask comm to a handler the
-    pool registers on it instead; a worker reachable neither way is tried
-    again less and less often. The experiment travels with the first batch
-    on each connection. See :mod:`~crystallize.execution.dask_service`.
+    pool registers on it instead. A worker the client cannot reach at all (a
+    cluster behind a gateway that exposes only its scheduler) is sent its
+    batches as Dask tasks pinned to it, through the scheduler; the client
+    remembers such workers and sends them tasks at once in later experiment
+    runs. The experiment travels with the first batch on each link. See
+    :mod:`~crystallize.execution.dask_service`.
 
     The connections run on a :class:`PrivateLoop` in the calling thread. Each
     batch goes to the worker with the fewest batches per thread, so that
@@ -139,15 +112,15 @@ class DaskPool:
         self._task = task
         self._nonce = secrets.token_bytes(16)
         self._loop = PrivateLoop()
-        self._links: dict[str, _Link] = {}  # worker -> its connection
+        self._links: dict[str, Link] = {}  # worker -> its connection
         self._gone: set[str] = set()  # workers that died, left or were restarted
         self._retry_at: dict[str, float] = {}  # unreachable workers: when to try again
         self._backoff: dict[str, float] = {}
-        self._calls: dict[int, _Link] = {}  # batch handle -> where it went
+        self._calls: dict[int, Link] = {}  # batch handle -> where it went
         self._starts: dict[int, float] = {}
         self._collateral: set[int] = set()  # batches on a worker restarted after a timeout
         self._handles = itertools.count()
-        self._done: asyncio.Queue[tuple[_Link, int | None, Any]] | None = None
+        self._done: asyncio.Queue[tuple[Link, int | None, Any]] | None = None
         self._refreshed = 0.0
         self.slots = self.depth = 1
         self.target = 0.2
@@ -170,6 +143,7 @@ class DaskPool:
             if new:
                 self._connect(new)
             for worker in set(self._links) - set(threads):
+                log.warning("Dask worker %s left the cluster", worker)
                 self._forget(worker)
             self._refreshed = time.monotonic()
             self.slots = sum(link.capacity for link in self._links.values())
@@ -182,32 +156,47 @@ class DaskPool:
             time.sleep(0.1)
 
     def _connect(self, threads: dict[str, int]) -> None:
-        """Open a data connection to each worker in ``threads``, else a Dask comm to its batch handler."""
+        """Open a data connection to each worker in ``threads``, else a Dask comm
+        to its batch handler, else send it batches as Dask tasks."""
         workers = list(threads)
+        remote = _remote_on(self.client)
         try:
-            ports = self.client.run(open_data_port, nonce=self._nonce, workers=workers, on_error="return")
+            answers = self._ask(open_data_port, [w for w in workers if w not in remote], nonce=self._nonce)
+            answers.update(self._ask(open_data_port, [w for w in workers if w in remote], nonce=self._nonce,
+                                     listen=False))
         except (OSError, ValueError, KeyError) as exc:  # a worker left meanwhile; the next look retries
             log.debug("could not open data ports on %s: %s", workers, exc)
             return
-        for worker, answer in ports.items():
-            if not isinstance(answer, (dict, OSError, TimeoutError)):
-                raise BackendError(
-                    f"Dask worker {worker} cannot run crystallize's side of the backend: "
-                    f"{type(answer).__name__}: {answer}. Install the same version of crystallize "
-                    f"({_version()}) in the workers' environment") from (answer if isinstance(answer, Exception)
-                                                                         else None)
-        answers = {w: a for w, a in ports.items() if isinstance(a, dict)}
         self._loop.run(self._open_data({w: a for w, a in answers.items() if a["port"] is not None}))
-        rest = [w for w in answers if w not in self._links]
+        rest = [w for w in answers if w not in self._links and w not in remote]
         if rest:
             self._loop.run(self._open_comms(self._install({w: answers[w] for w in rest})))
-        for worker in workers:  # unreachable either way: try again later, less and less often
+        self._loop.run(self._open_tasks({w: a for w, a in answers.items() if w not in self._links}))
+        for worker in workers:  # not answering: try again later, less and less often
             if worker in self._links:
                 self._retry_at.pop(worker, None)
                 self._backoff.pop(worker, None)
             else:
                 self._backoff[worker] = min(2 * self._backoff.get(worker, _REFRESH / 2), 60.0)
                 self._retry_at[worker] = time.monotonic() + self._backoff[worker]
+
+    def _ask(self, function: Any, workers: list[str], **kwargs: Any) -> dict[str, dict[str, Any]]:
+        """What ``function`` answers on each of ``workers`` (through ``client.run``) that answered.
+
+        Raises:
+            BackendError: a worker cannot run crystallize's side of the backend.
+        """
+        if not workers:
+            return {}
+        answers = self.client.run(function, workers=workers, on_error="return", **kwargs)
+        for worker, answer in answers.items():
+            if not isinstance(answer, (dict, OSError, TimeoutError)):
+                raise BackendError(
+                    f"Dask worker {worker} cannot run crystallize's side of the backend: "
+                    f"{type(answer).__name__}: {answer}. Install the same version of crystallize "
+                    f"({_version()}) in the workers' environment") from (answer if isinstance(answer, Exception)
+                                                                         else None)
+        return {w: a for w, a in answers.items() if isinstance(a, dict)}
 
     async def _open_data(self, answers: dict[str, dict[str, Any]]) -> None:
         """A data connection to each worker of ``answers`` whose port takes it."""
@@ -228,7 +217,7 @@ class DaskPool:
                          worker, host, port, exc)
                 return
             keep_alive(stream[1].get_extra_info("socket"))
-            self._adopt(worker, _Link(worker, answer["threads"], stream))
+            self._adopt(worker, Connection(worker, answer["threads"], stream))
 
         await asyncio.gather(*(open_one(worker, answer) for worker, answer in answers.items()))
 
@@ -254,20 +243,27 @@ class DaskPool:
             except (OSError, asyncio.TimeoutError) as exc:
                 if comm is not None:
                     comm.abort()
-                log.warning("cannot reach Dask worker %s from here (%r); no runs go there for now", worker, exc)
+                log.info("cannot reach Dask worker %s from here (%r); its batches go as Dask tasks through the "
+                         "scheduler", worker, exc)
+                _remote_on(self.client).add(worker)
                 return
-            self._adopt(worker, _Link(worker, answer["threads"], None, comm))
+            self._adopt(worker, Connection(worker, answer["threads"], None, comm))
 
         await asyncio.gather(*(open_one(w, a) for w, a in answers.items()))
 
-    def _adopt(self, worker: str, link: _Link) -> None:
+    async def _open_tasks(self, answers: dict[str, dict[str, Any]]) -> None:
+        """Send the batches of each worker of ``answers`` as Dask tasks pinned to it."""
+        for worker, answer in answers.items():
+            self._adopt(worker, TaskLink(worker, answer["threads"], self.client, answer["id"]))
+
+    def _adopt(self, worker: str, link: Link) -> None:
         """Start using ``link`` to ``worker`` and reading its answers."""
         if self._done is None:
             self._done = asyncio.Queue()
         self._links[worker] = link
         asyncio.ensure_future(self._read(link))
 
-    async def _read(self, link: _Link) -> None:
+    async def _read(self, link: Link) -> None:
         assert self._done is not None
         while True:
             try:
@@ -290,7 +286,8 @@ class DaskPool:
             self._refresh()  # take in workers that joined or restarted
         link = min(self._links.values(), key=lambda k: k.load / k.capacity)
         handle = next(self._handles)
-        message = {"id": handle, "token": self._task.token, "batch": pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)}
+        message = {"id": handle, "token": self._task.token, "session": self._nonce.hex(),
+                   "batch": pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)}
         if not link.loaded:
             message["blob"] = self._task.blob
             link.loaded = True
@@ -301,13 +298,13 @@ class DaskPool:
         return handle
 
     @staticmethod
-    async def _send(link: _Link, message: dict[str, Any]) -> None:
+    async def _send(link: Link, message: dict[str, Any]) -> None:
         try:
             await link.send(message)
         except Exception:  # noqa: BLE001 - its reader reports the broken connection
             link.close()
 
-    async def _wait(self, timeout: float) -> list[tuple[_Link, int | None, Any]]:
+    async def _wait(self, timeout: float) -> list[tuple[Link, int | None, Any]]:
         """What came back within ``timeout`` seconds (a short look when it is 0,
         so that answers already on the wire are read)."""
         assert self._done is not None
@@ -344,7 +341,7 @@ class DaskPool:
             self._refresh()  # forgets workers the scheduler no longer lists: their batches come back lost
         return outcomes
 
-    def _lost(self, link: _Link, error: Exception) -> list[tuple[Hashable, Outcome]]:
+    def _lost(self, link: Link, error: Exception) -> list[tuple[Hashable, Outcome]]:
         """The batches in flight on ``link``, whose connection broke.
 
         A worker runs its batches in the order they were sent, ``capacity`` at
@@ -377,7 +374,7 @@ class DaskPool:
 
     def kill(self, handle: Hashable) -> str:
         """Restart the worker running the batch through its nanny."""
-        link: _Link | None = self._calls.pop(handle, None)  # type: ignore[call-overload]
+        link: Link | None = self._calls.pop(handle, None)  # type: ignore[call-overload]
         self._starts.pop(handle, None)  # type: ignore[call-overload]
         if link is None or self._links.get(link.worker) is not link:
             return "its Dask worker was already gone"
@@ -399,10 +396,14 @@ class DaskPool:
     def close(self) -> None:
         """Close the connections: each worker skips the runs it has not started
         (a run already executing finishes)."""
+        tasked = [worker for worker, link in self._links.items() if isinstance(link, TaskLink)]
         for link in self._links.values():
             self._loop.call(link.close)
         self._links.clear()
         self._loop.close()
+        if tasked:  # they drop the experiment, and skip the runs of batches still queued
+            with contextlib.suppress(Exception):  # e.g. a worker left meanwhile
+                self.client.run(end_task_session, self._nonce.hex(), workers=tasked, wait=False)
 
 
 @contextlib.contextmanager

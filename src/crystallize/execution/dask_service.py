@@ -1,6 +1,6 @@
 """The worker side of the Dask backend: what runs the batches on each Dask worker.
 
-Batches reach a worker in one of two ways, both opened through ``client.run``:
+Batches reach a worker in one of three ways, the first two opened through ``client.run``:
 
 * **A data port** (:func:`open_data_port`), the fast way. The worker listens
   on a port of its own for the experiment run; the client opens one plain TCP
@@ -13,6 +13,10 @@ Batches reach a worker in one of two ways, both opened through ``client.run``:
   cannot be used (TLS clusters, ports a firewall closes): the client opens a
   Dask connection naming the handler ``crystallize_batches``, which runs each
   batch on the worker's thread pool. Messages go through Dask's protocol.
+* **Dask tasks** (:func:`answer_task`), where the client cannot reach the
+  worker at all (a cluster behind a gateway that exposes only its
+  scheduler): each batch is a task pinned to the worker, and travels, as its
+  result does, the way any Dask task's does.
 
 Either way a message is ``{"id": n, "token": t, "batch": pickled specs}``,
 the first batch to a worker also carrying ``"blob"`` (the pickled
@@ -33,6 +37,7 @@ import socket
 import struct
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from distributed.comm import CommClosedError, get_address_host
@@ -43,7 +48,8 @@ from crystallize.execution.errors import BackendError
 from crystallize.execution.worker import BatchResult, dump_result, load_task, run_batch
 
 __all__ = [
-    "ACCEPTED", "HANDLER", "HEADER", "BatchSession", "install_service", "keep_alive", "open_data_port", "worker_id",
+    "ACCEPTED", "HANDLER", "HEADER", "BatchSession", "answer_task", "end_task_session", "install_service", "keep_alive",
+    "open_data_port", "worker_id",
 ]
 
 #: the name clients open a Dask comm to the batch handler with
@@ -57,6 +63,10 @@ _ACCEPT_FOR = 60.0  # seconds a data port waits for its connections
 _CHECKS = 8  # connections a data port checks at once
 _KEEPALIVE = {"TCP_KEEPIDLE": 60, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 6}  # a silent peer is given up after ~2 min
 _NONCE_WAIT = 10.0  # seconds a new data connection has to prove itself
+_TASK_SESSIONS_KEPT = 4  # experiment runs whose batches come as tasks that a worker keeps loaded
+
+_task_sessions: OrderedDict[str, tuple[BatchSession, threading.Event]] = OrderedDict()
+_task_sessions_lock = threading.Lock()
 
 
 class BatchSession:
@@ -98,20 +108,50 @@ class BatchSession:
                 f"a run raised {type(exc).__name__}({exc}) on a Dask worker; a step must not exit the process"))}
 
 
+def answer_task(message: dict[str, Any]) -> dict[str, Any]:
+    """Run the batch in ``message``, sent as a Dask task pinned to this worker
+    (the way through the scheduler); the reply, as on a connection.
+
+    Raises:
+        BackendError: this is not the worker process the batch was meant for
+            (it was restarted at the same address and has not loaded the experiment).
+    """
+    from distributed import get_worker  # noqa: PLC0415 - only ever called on a worker
+
+    if worker_id(get_worker()) != message["worker"]:
+        raise BackendError("the Dask worker was restarted since the experiment was sent to it")
+    with _task_sessions_lock:
+        if message["session"] not in _task_sessions:
+            _task_sessions[message["session"]] = (BatchSession(), threading.Event())
+            while len(_task_sessions) > _TASK_SESSIONS_KEPT:
+                _task_sessions.popitem(last=False)[1][1].set()
+        session, stop = _task_sessions[message["session"]]
+    return session.answer(message, stop)
+
+
+async def end_task_session(session: str) -> None:
+    """Drop the experiment run whose batches came as tasks (run through
+    ``client.run`` when it ends): batches still queued skip their runs."""
+    with _task_sessions_lock:
+        entry = _task_sessions.pop(session, None)
+    if entry is not None:
+        entry[1].set()
+
+
 def worker_id(dask_worker: Any) -> str:
     """The id of the worker process (run through ``client.run``): a worker
     restarted at the same address has a new one."""
     return str(dask_worker.id)
 
 
-def open_data_port(dask_worker: Any, nonce: bytes) -> dict[str, Any]:
+def open_data_port(dask_worker: Any, nonce: bytes, listen: bool = True) -> dict[str, Any]:
     """Listen for the data connection of one experiment run (run through
     ``client.run``): the worker's ``id`` and ``threads``, and the ``host`` and
-    ``port`` to connect to (``None`` where the worker speaks TLS: the client
-    then uses the comm handler)."""
+    ``port`` to connect to (``None`` where the worker speaks TLS, or with
+    ``listen=False``: the client then uses the comm handler or tasks)."""
     answer: dict[str, Any] = {"id": worker_id(dask_worker), "threads": dask_worker.state.nthreads, "host": None,
                               "port": None}
-    if not dask_worker.address.startswith("tcp://"):
+    if not listen or not dask_worker.address.startswith("tcp://"):
         return answer
     host = get_address_host(dask_worker.address)
     listener = socket.create_server((host, 0))
