@@ -153,6 +153,26 @@ def test_a_local_cluster_keeps_the_workers_that_die_whatever_the_lost_worker_tim
     assert all(got[key] == value for key, value in reference.items() if key[0] != "broken")
 
 
+def test_a_closed_or_asynchronous_client_is_refused_with_what_to_do(dask_client):
+    import distributed
+
+    import asyncio
+
+    async def notebook_cell():
+        client = await distributed.Client(dask_client.scheduler.address, asynchronous=True, set_as_default=False)
+        try:
+            make(replicates=1).run(backend=client, store=False, progress=False)
+        finally:
+            await client.close()
+
+    with pytest.raises(BackendError, match=r"created with asynchronous=True.*distributed.Client\("):
+        asyncio.run(notebook_cell())
+    closed = distributed.Client(dask_client.scheduler.address, set_as_default=False)
+    closed.close()
+    with pytest.raises(BackendError, match=r"client is 'closed', not connected: pass a connected client"):
+        make(replicates=1).run(backend=closed, store=False, progress=False)
+
+
 def test_an_experiment_the_workers_cannot_load_is_reported(dask_client):
     import types
 

@@ -61,6 +61,17 @@ def _version() -> str:
     return __version__
 
 
+def _check_usable(client: Any) -> None:
+    """Raise a :class:`BackendError` saying what to do if ``client`` cannot run an experiment."""
+    if getattr(client, "asynchronous", False):
+        raise BackendError("the Dask client was created with asynchronous=True, and Experiment.run is synchronous: "
+                           "pass a client of the same cluster created without it "
+                           "(distributed.Client(client.scheduler.address))")
+    if client.status != "running":
+        raise BackendError(f"the Dask client is {client.status!r}, not connected: pass a connected client "
+                           "(distributed.Client(address)), or backend='dask' to start a local cluster")
+
+
 def _remote_on(client: Any) -> set[str]:
     """The addresses of the client's workers that it can reach only through the
     scheduler: later experiment runs send them tasks at once. Kept on the client."""
@@ -491,6 +502,7 @@ class DaskBackend:
             with contextlib.suppress(ValueError):
                 client = distributed.default_client()
         if client is not None:
+            _check_usable(client)
             yield client
             return
         with local_client(self.workers) as own:
