@@ -63,10 +63,8 @@ _ACCEPT_FOR = 60.0  # seconds a data port waits for its connections
 _CHECKS = 8  # connections a data port checks at once
 _KEEPALIVE = {"TCP_KEEPIDLE": 60, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 6}  # a silent peer is given up after ~2 min
 _NONCE_WAIT = 10.0  # seconds a new data connection has to prove itself
-_TASK_SESSIONS_KEPT = 4  # experiment runs whose batches come as tasks that a worker keeps loaded
-
-_task_sessions: OrderedDict[str, tuple[BatchSession, threading.Event]] = OrderedDict()
-_task_sessions_lock = threading.Lock()
+_IDLE_FOR = 600.0  # seconds after which an experiment run sent as tasks, with no batch running, is dropped
+_ENDED_KEPT = 10_000  # ended experiment runs a worker remembers, to refuse their late batches
 
 
 class BatchSession:
@@ -108,34 +106,87 @@ class BatchSession:
                 f"a run raised {type(exc).__name__}({exc}) on a Dask worker; a step must not exit the process"))}
 
 
+class _TaskSessions:
+    """The experiment runs whose batches come to this worker as tasks.
+
+    One ends when its client says so (:func:`end_task_session`), or when no
+    batch of it has run for :data:`_IDLE_FOR` seconds (its client is gone);
+    a batch of an ended one is refused rather than left waiting for an
+    experiment that will never come.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, tuple[BatchSession, threading.Event]] = {}
+        self._running: dict[str, int] = {}
+        self._last: dict[str, float] = {}
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    def answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        name = message["session"]
+        with self._lock:
+            self._drop_idle()
+            if name in self._ended:
+                raise BackendError("the experiment run that sent this batch has ended on this Dask worker")
+            session, stop = self._open.setdefault(name, (BatchSession(), threading.Event()))
+            self._running[name] = self._running.get(name, 0) + 1
+            self._last[name] = time.monotonic()
+        try:
+            return session.answer(message, stop)
+        finally:
+            with self._lock:
+                if name in self._running:  # else it ended meanwhile
+                    self._running[name] -= 1
+                    self._last[name] = time.monotonic()
+
+    def end(self, name: str) -> None:
+        with self._lock:
+            self._end(name)
+
+    def _end(self, name: str) -> None:
+        entry = self._open.pop(name, None)
+        self._running.pop(name, None)
+        self._last.pop(name, None)
+        self._ended[name] = None
+        while len(self._ended) > _ENDED_KEPT:
+            self._ended.popitem(last=False)
+        if entry is not None:
+            entry[1].set()
+
+    def _drop_idle(self) -> None:
+        now = time.monotonic()
+        for name, last in list(self._last.items()):
+            if not self._running.get(name) and now - last > _IDLE_FOR:
+                self._end(name)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+_task_sessions = _TaskSessions()
+
+
 def answer_task(message: dict[str, Any]) -> dict[str, Any]:
     """Run the batch in ``message``, sent as a Dask task pinned to this worker
     (the way through the scheduler); the reply, as on a connection.
 
     Raises:
         BackendError: this is not the worker process the batch was meant for
-            (it was restarted at the same address and has not loaded the experiment).
+            (it was restarted at the same address and has not loaded the
+            experiment), or the batch's experiment run has ended here.
     """
     from distributed import get_worker  # noqa: PLC0415 - only ever called on a worker
 
     if worker_id(get_worker()) != message["worker"]:
         raise BackendError("the Dask worker was restarted since the experiment was sent to it")
-    with _task_sessions_lock:
-        if message["session"] not in _task_sessions:
-            _task_sessions[message["session"]] = (BatchSession(), threading.Event())
-            while len(_task_sessions) > _TASK_SESSIONS_KEPT:
-                _task_sessions.popitem(last=False)[1][1].set()
-        session, stop = _task_sessions[message["session"]]
-    return session.answer(message, stop)
+    return _task_sessions.answer(message)
 
 
 async def end_task_session(session: str) -> None:
-    """Drop the experiment run whose batches came as tasks (run through
-    ``client.run`` when it ends): batches still queued skip their runs."""
-    with _task_sessions_lock:
-        entry = _task_sessions.pop(session, None)
-    if entry is not None:
-        entry[1].set()
+    """End the experiment run whose batches came as tasks (run through
+    ``client.run`` when it ends): the worker drops its experiment, a batch
+    running stops after its current run, and later batches are refused."""
+    _task_sessions.end(session)
 
 
 def worker_id(dask_worker: Any) -> str:
