@@ -130,7 +130,8 @@ def free_port() -> int:
 
 def refused_data_port(dask_worker: Any, nonce: bytes, listen: bool = True) -> dict[str, Any]:
     """Stands in for ``open_data_port`` on a worker whose ports a firewall closes: names a port nobody listens on."""
-    return {"id": dask_worker.id, "threads": dask_worker.state.nthreads, "host": "127.0.0.1", "port": free_port()}
+    return {"id": dask_worker.id, "threads": dask_worker.state.nthreads, "host": "127.0.0.1" if listen else None,
+            "port": free_port() if listen else None}
 
 
 async def unreachable(address: str, **kwargs: Any) -> None:

@@ -52,7 +52,7 @@ def transport(request, dask_client, monkeypatch):
 
     from .experiments import refused_data_port, unreachable
 
-    monkeypatch.setattr(dask_client, "_crystallize_remote", set(), raising=False)
+    monkeypatch.setattr(dask_client, "_crystallize_remote", {}, raising=False)
     if request.param != "data port":
         monkeypatch.setattr(dask_backend, "open_data_port", refused_data_port)
     if request.param == "dask tasks":
@@ -247,6 +247,24 @@ def test_workers_reached_by_tasks_drop_the_experiment_when_the_run_ends(dask_cli
     while any(dask_client.run(_task_sessions).values()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(dask_client.run(_task_sessions).values())
+
+
+@pytest.mark.parametrize("transport", ["dask tasks"], indirect=True)
+def test_workers_found_unreachable_are_sent_tasks_at_once_in_later_runs(dask_client, reference, transport,
+                                                                        monkeypatch, caplog):
+    from crystallize.execution import dask_backend
+
+    make(replicates=1).run(backend=dask_client, store=False, progress=False)
+    tried = []
+
+    async def counted(address, **kwargs):
+        tried.append(address)
+        raise ConnectionRefusedError(address)
+
+    monkeypatch.setattr(dask_backend, "connect", counted)
+    with caplog.at_level("INFO", logger="crystallize"):
+        assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
+    assert tried == [] and not any("no direct data connection" in r.message for r in caplog.records)
 
 
 def test_a_worker_reached_by_tasks_that_dies_is_found_out_while_dask_would_retry_its_task(reference, monkeypatch):

@@ -43,6 +43,7 @@ log = logging.getLogger("crystallize")
 _WORKER_WAIT = 120.0  # seconds to wait for a worker when the cluster has none
 _REFRESH = 2.0  # seconds between looks for workers that joined
 _CONNECT_WAIT = 5.0  # seconds a direct data connection may take before Dask's comm is used instead
+_REMOTE_FOR = 600.0  # seconds a worker found unreachable is sent tasks without trying to connect first
 KEEP_NANNIES = "3650d"  # a lost-worker-timeout that never passes: a LocalCluster then keeps every nanny
 
 
@@ -72,10 +73,14 @@ def _check_usable(client: Any) -> None:
                            "(distributed.Client(address)), or backend='dask' to start a local cluster")
 
 
-def _remote_on(client: Any) -> set[str]:
-    """The addresses of the client's workers that it can reach only through the
-    scheduler: later experiment runs send them tasks at once. Kept on the client."""
-    remote: set[str] = client.__dict__.setdefault("_crystallize_remote", set())
+def _remote_on(client: Any) -> dict[str, float]:
+    """The addresses of the client's workers that it could reach only through
+    the scheduler, with when it found out: for :data:`_REMOTE_FOR` seconds,
+    experiment runs send them tasks at once. Kept on the client."""
+    remote: dict[str, float] = client.__dict__.setdefault("_crystallize_remote", {})
+    now = time.monotonic()
+    for worker in [w for w, since in remote.items() if now - since > _REMOTE_FOR]:
+        del remote[worker]  # try the direct ways again: the failure may have been passing
     return remote
 
 
@@ -256,7 +261,7 @@ class DaskPool:
                     comm.abort()
                 log.info("cannot reach Dask worker %s from here (%r); its batches go as Dask tasks through the "
                          "scheduler", worker, exc)
-                _remote_on(self.client).add(worker)
+                _remote_on(self.client)[worker] = time.monotonic()
                 return
             self._adopt(worker, Connection(worker, answer["threads"], None, comm))
 

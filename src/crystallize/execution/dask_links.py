@@ -79,34 +79,51 @@ class TaskLink(Link):
     """Batches sent as Dask tasks pinned to the worker, through the scheduler:
     for a worker the client cannot reach (a cluster behind a gateway).
 
-    Nothing breaks when such a worker dies: its tasks wait for it. The pool
-    finds out from the scheduler that the worker left and closes the link,
-    which cancels them.
+    The experiment goes in a task of its own, a batch of no runs, that every
+    batch task depends on: Dask starts none before it has loaded. Batch tasks
+    carry falling priorities, so that the worker runs them in the order they
+    were sent, as the other links do. Nothing breaks when the worker dies: its
+    tasks wait for it. The pool finds out from the scheduler that the worker
+    left and closes the link, which cancels them.
     """
 
     def __init__(self, worker: str, capacity: int, client: Any, process: str) -> None:
         super().__init__(worker, capacity)
         self._client = client
         self._process = process  # the worker process's id: a worker restarted at the same address refuses the batch
+        self._load: Any = None  # the future of the task that loads the experiment
         self._futures: dict[int, Any] = {}
         self._answers: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
 
     async def send(self, message: dict[str, Any]) -> None:
-        future = self._client.submit(answer_task, {**message, "worker": self._process}, key=f"crystallize-batch-"
-                                     f"{uuid.uuid4().hex}", workers=[self.worker], allow_other_workers=False,
-                                     pure=False, retries=0)
+        message = {**message, "worker": self._process}
+        if "blob" in message:
+            load = {**message, "id": -1, "batch": _NO_RUNS}
+            self._load = self._submit(None, load, message["id"])
+            del message["blob"]
+        future = self._submit(self._load, message, message["id"])
         self._futures[message["id"]] = future
         future.add_done_callback(self._finished)
 
+    def _submit(self, after: Any, message: dict[str, Any], order: int) -> Any:
+        return self._client.submit(answer_task, after, message, key=f"crystallize-batch-{uuid.uuid4().hex}",
+                                   workers=[self.worker], allow_other_workers=False, pure=False, retries=0,
+                                   priority=-order)
+
     def _finished(self, future: Any) -> None:
-        """Hand the answer over to the loop (Dask calls this in a thread of its own)."""
-        try:
-            answer: dict[str, Any] | BaseException = future.result()
-        except BaseException as exc:  # noqa: BLE001 - the worker died, or refused the batch: the link is broken
-            answer = exc
+        """Have the loop fetch the answer (Dask calls this in its one callback
+        thread, which fetching there would hold up)."""
         with contextlib.suppress(RuntimeError):  # the loop closed: the experiment run is over
-            self._loop.call_soon_threadsafe(self._answers.put_nowait, answer)
+            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._fetch(future)))
+
+    async def _fetch(self, future: Any) -> None:
+        """Bring the answer over from the cluster, beside the other fetches."""
+        try:
+            answer: dict[str, Any] | BaseException = await self._loop.run_in_executor(None, future.result)
+        except BaseException as exc:  # noqa: BLE001 - the worker died, refused the batch, or the task was
+            answer = exc  # cancelled (Dask's CancelledError arrives as asyncio's): the link is broken either way
+        self._answers.put_nowait(answer)
 
     async def receive(self) -> dict[str, Any]:
         answer = await self._answers.get()
@@ -116,8 +133,12 @@ class TaskLink(Link):
         return answer
 
     def close(self) -> None:
-        futures, self._futures = list(self._futures.values()), {}
-        if futures:
+        futures, self._futures = [*self._futures.values(), self._load], {}
+        self._load = None
+        if any(f is not None for f in futures):
             with contextlib.suppress(Exception):  # the client may be closing too
-                self._client.cancel(futures)
+                self._client.cancel([f for f in futures if f is not None])
         self._answers.put_nowait(ConnectionError("closed"))
+
+
+_NO_RUNS = pickle.dumps([], protocol=pickle.HIGHEST_PROTOCOL)

@@ -109,10 +109,11 @@ class BatchSession:
 class _TaskSessions:
     """The experiment runs whose batches come to this worker as tasks.
 
-    One ends when its client says so (:func:`end_task_session`), or when no
-    batch of it has run for :data:`_IDLE_FOR` seconds (its client is gone);
-    a batch of an ended one is refused rather than left waiting for an
-    experiment that will never come.
+    One opens with the task that loads its experiment, which every batch
+    task depends on, and ends when its client says so
+    (:func:`end_task_session`) or when no batch of it has run for
+    :data:`_IDLE_FOR` seconds (its client is gone). A batch of one not open
+    is refused: no batch ever waits for an experiment.
     """
 
     def __init__(self) -> None:
@@ -120,14 +121,18 @@ class _TaskSessions:
         self._open: dict[str, tuple[BatchSession, threading.Event]] = {}
         self._running: dict[str, int] = {}
         self._last: dict[str, float] = {}
-        self._ended: OrderedDict[str, None] = OrderedDict()
+        self._ended: OrderedDict[str, bool] = OrderedDict()  # name -> whether its client ended it
 
     def answer(self, message: dict[str, Any]) -> dict[str, Any]:
         name = message["session"]
         with self._lock:
-            self._drop_idle()
+            self._drop_idle(keep=name)  # this one is evidently still wanted
+            if self._ended.get(name):  # a batch its client cancelled too late: nobody reads the answer
+                return {"id": message["id"], "result": dump_result(BatchResult([], False))}
             if name in self._ended:
-                raise BackendError("the experiment run that sent this batch has ended on this Dask worker")
+                raise BackendError(f"this Dask worker dropped the experiment after {_IDLE_FOR:g} s without a batch")
+            if name not in self._open and "blob" not in message:
+                raise BackendError("the experiment of this batch is not loaded on this Dask worker")
             session, stop = self._open.setdefault(name, (BatchSession(), threading.Event()))
             self._running[name] = self._running.get(name, 0) + 1
             self._last[name] = time.monotonic()
@@ -141,23 +146,23 @@ class _TaskSessions:
 
     def end(self, name: str) -> None:
         with self._lock:
-            self._end(name)
+            self._end(name, by_client=True)
 
-    def _end(self, name: str) -> None:
+    def _end(self, name: str, by_client: bool) -> None:
         entry = self._open.pop(name, None)
         self._running.pop(name, None)
         self._last.pop(name, None)
-        self._ended[name] = None
+        self._ended[name] = by_client
         while len(self._ended) > _ENDED_KEPT:
             self._ended.popitem(last=False)
         if entry is not None:
             entry[1].set()
 
-    def _drop_idle(self) -> None:
+    def _drop_idle(self, keep: str) -> None:
         now = time.monotonic()
         for name, last in list(self._last.items()):
-            if not self._running.get(name) and now - last > _IDLE_FOR:
-                self._end(name)
+            if name != keep and not self._running.get(name) and now - last > _IDLE_FOR:
+                self._end(name, by_client=False)
 
     def __len__(self) -> int:
         return len(self._open)
@@ -166,17 +171,24 @@ class _TaskSessions:
 _task_sessions = _TaskSessions()
 
 
-def answer_task(message: dict[str, Any]) -> dict[str, Any]:
+def answer_task(loaded: dict[str, Any] | None, message: dict[str, Any]) -> dict[str, Any]:
     """Run the batch in ``message``, sent as a Dask task pinned to this worker
     (the way through the scheduler); the reply, as on a connection.
 
+    ``loaded`` is the reply of the task that loaded the experiment here (a
+    batch of no runs that carries it), on which every batch task depends, so
+    that none starts before it; ``None`` for that task itself.
+
     Raises:
         BackendError: this is not the worker process the batch was meant for
-            (it was restarted at the same address and has not loaded the
-            experiment), or the batch's experiment run has ended here.
+            (it was restarted at the same address), or it dropped the
+            batch's experiment after long idle (a batch its client
+            cancelled too late is skipped instead).
     """
     from distributed import get_worker  # noqa: PLC0415 - only ever called on a worker
 
+    if loaded is not None and "error" in loaded:  # the experiment did not load: say why
+        return {"id": message["id"], "error": loaded["error"]}
     if worker_id(get_worker()) != message["worker"]:
         raise BackendError("the Dask worker was restarted since the experiment was sent to it")
     return _task_sessions.answer(message)
