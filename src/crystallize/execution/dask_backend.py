@@ -385,7 +385,8 @@ class DaskPool:
         return lost
 
     def started(self, handle: Hashable) -> float | None:
-        """When the batch was sent (with one batch per worker thread in flight, when it started)."""
+        """When the batch was sent (with one batch per worker thread in flight,
+        when it started, unless the worker is busy with other clients' tasks)."""
         return self._starts.get(handle)  # type: ignore[call-overload]
 
     def kill(self, handle: Hashable) -> str:
