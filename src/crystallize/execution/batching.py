@@ -149,7 +149,9 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
                 raise KeyboardInterrupt(f"a run raised KeyboardInterrupt ({len(outcome.records)} of its batch done)")
 
     while fresh or suspects or inflight:
-        depth = pool.slots if timeout is not None else pool.depth  # with timeouts, submitted == started
+        # with timeouts, submitted == started; for the last runs, none waits queued behind a busy worker
+        # while another worker is free
+        depth = pool.slots if timeout is not None or len(fresh) <= 2 * pool.slots else pool.depth
         sizer.slots = max(1, pool.slots)
         _fill(pool, fresh, suspects, inflight, sizer, depth)
         take(pool.poll(_wait(pool, inflight, timeout)))

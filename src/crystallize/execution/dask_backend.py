@@ -187,7 +187,9 @@ class DaskPool:
         rest = [w for w in answers if w not in self._links and w not in remote]
         if rest:
             self._loop.run(self._open_comms(self._install({w: answers[w] for w in rest})))
-        self._loop.run(self._open_tasks({w: a for w, a in answers.items() if w not in self._links}))
+        far = {w: a for w, a in answers.items() if w not in self._links}
+        if far:
+            self._loop.run(self._open_tasks(far))
         for worker in workers:  # not answering: try again later, less and less often
             if worker in self._links:
                 self._retry_at.pop(worker, None)

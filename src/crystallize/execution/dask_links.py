@@ -94,6 +94,7 @@ class TaskLink(Link):
         self._load: Any = None  # the future of the task that loads the experiment
         self._futures: dict[int, Any] = {}
         self._answers: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
+        self._fetching: set[asyncio.Future[None]] = set()  # asyncio keeps only weak references to tasks
         self._loop = asyncio.get_running_loop()
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -115,7 +116,12 @@ class TaskLink(Link):
         """Have the loop fetch the answer (Dask calls this in its one callback
         thread, which fetching there would hold up)."""
         with contextlib.suppress(RuntimeError):  # the loop closed: the experiment run is over
-            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self._fetch(future)))
+            self._loop.call_soon_threadsafe(self._start_fetch, future)
+
+    def _start_fetch(self, future: Any) -> None:
+        fetch = asyncio.ensure_future(self._fetch(future))
+        self._fetching.add(fetch)
+        fetch.add_done_callback(self._fetching.discard)
 
     async def _fetch(self, future: Any) -> None:
         """Bring the answer over from the cluster, beside the other fetches."""
