@@ -250,6 +250,21 @@ def test_workers_reached_by_tasks_drop_the_experiment_when_the_run_ends(dask_cli
 
 
 @pytest.mark.parametrize("transport", ["dask tasks"], indirect=True)
+def test_a_worker_drops_the_experiment_of_a_run_whose_client_let_go_of_it(dask_client, reference, transport,
+                                                                          monkeypatch):
+    from crystallize.execution import dask_backend
+
+    async def never(session):  # the end of the run never arrives, as when its client dies
+        pass
+
+    monkeypatch.setattr(dask_backend, "end_task_session", never)
+    make(replicates=4).run(backend=dask_client, store=False, progress=False)
+    assert list(dask_client.run(_task_sessions).values()) == [1, 1]  # left behind on each worker
+    assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
+    assert list(dask_client.run(_task_sessions).values()) == [1, 1]  # the first one went as the second came
+
+
+@pytest.mark.parametrize("transport", ["dask tasks"], indirect=True)
 def test_workers_found_unreachable_are_sent_tasks_at_once_in_later_runs(dask_client, reference, transport,
                                                                         monkeypatch, caplog):
     from crystallize.execution import dask_backend

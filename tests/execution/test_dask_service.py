@@ -25,52 +25,63 @@ def record(spec):
 SHIPPED = ship(record, "dask")
 
 
+HELD: set[str] = set()  # the load tasks whose result is on the worker (their client still holds them)
+
+
 def message(session: str, n: int, *, blob: bool = False) -> dict:
-    sent = {"id": n, "token": SHIPPED.token, "session": session, "batch": pickle.dumps(SPECS)}
+    sent = {"id": n, "token": SHIPPED.token, "session": session, "load": f"load-{session}",
+            "batch": pickle.dumps(SPECS)}
+    if blob:
+        HELD.add(f"load-{session}")
     return {**sent, "blob": SHIPPED.blob} if blob else sent
+
+
+def answer(sessions, sent: dict) -> dict:
+    return sessions.answer(sent, HELD.__contains__)
 
 
 def ran(answer: dict) -> int:
     return len(pickle.loads(answer["result"]).records)
 
 
-def test_a_batch_of_an_ended_experiment_run_is_skipped_instead_of_waiting_for_it():
+def test_a_batch_of_an_ended_experiment_run_is_refused_instead_of_waiting_for_it():
     sessions = dask_service._TaskSessions()
-    assert ran(sessions.answer(message("a", 0, blob=True))) == 3
-    assert ran(sessions.answer(message("a", 1))) == 3
+    assert ran(answer(sessions, message("a", 0, blob=True))) == 3
+    assert ran(answer(sessions, message("a", 1))) == 3
     sessions.end("a")
     assert len(sessions) == 0
-    assert ran(sessions.answer(message("a", 2))) == 0  # started after its client left: skipped
+    with pytest.raises(BackendError, match="has ended"):
+        answer(sessions, message("a", 2))
 
 
 def test_a_batch_whose_experiment_is_not_loaded_is_refused_instead_of_waiting_for_it():
     with pytest.raises(BackendError, match="not loaded"):
-        dask_service._TaskSessions().answer(message("a", 0))
+        answer(dask_service._TaskSessions(), message("b", 0))
 
 
-def test_an_idle_experiment_run_is_dropped_but_never_one_with_a_batch_running(monkeypatch):
-    monkeypatch.setattr(dask_service, "_IDLE_FOR", 0.0)
+def test_a_run_whose_client_let_go_is_dropped_but_never_while_a_batch_of_it_runs(monkeypatch):
     sessions = dask_service._TaskSessions()
-    sessions.answer(message("idle", 0, blob=True))
-    sessions.answer(message("busy", 1, blob=True))
+    answer(sessions, message("gone", 0, blob=True))
+    answer(sessions, message("busy", 1, blob=True))
     answers = []
     release = threading.Event()
     slow = message("busy", 2)
     slow["batch"] = pickle.dumps(SPECS[:1])
 
-    def held(task, batch, stop):  # the one-run batch runs until released
+    def held_up(task, batch, stop):  # the one-run batch runs until released
         if len(batch) == 1:
             release.wait(5)
         return run_batch(task, batch, stop)
 
-    monkeypatch.setattr(dask_service, "run_batch", held)
-    running = threading.Thread(target=lambda: answers.append(sessions.answer(slow)))
+    monkeypatch.setattr(dask_service, "run_batch", held_up)
+    running = threading.Thread(target=lambda: answers.append(answer(sessions, slow)))
     running.start()
     time.sleep(0.05)
-    sessions.answer(message("new", 3, blob=True))  # opening a run drops the idle ones
+    HELD.difference_update({"load-gone", "load-busy"})  # both clients let go of their experiment
+    answer(sessions, message("new", 3, blob=True))  # a batch of another run looks
     release.set()
     running.join(5)
-    assert [ran(a) for a in answers] == [1]  # busy was kept: its batch ran to the end
-    assert ran(sessions.answer(message("busy", 4))) == 3
-    with pytest.raises(BackendError, match="dropped the experiment after 0 s without a batch"):
-        sessions.answer(message("idle", 5))
+    assert [ran(a) for a in answers] == [1]  # busy was kept while its batch ran, and ran to the end
+    assert len(sessions) == 2
+    with pytest.raises(BackendError, match="has ended"):
+        answer(sessions, message("gone", 4))

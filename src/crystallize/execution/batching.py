@@ -149,8 +149,9 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
                 raise KeyboardInterrupt(f"a run raised KeyboardInterrupt ({len(outcome.records)} of its batch done)")
 
     while fresh or suspects or inflight:
-        # with timeouts, submitted == started; for the last runs, none waits queued behind a busy worker
-        # while another worker is free
+        # with timeouts, submitted == started; for the last runs no new batch is queued ahead: where a pool
+        # assigns a batch to a worker when it is sent (Dask), none then waits behind a busy worker while
+        # another is free (elsewhere this costs a round trip per batch, for a handful of batches)
         depth = pool.slots if timeout is not None or len(fresh) <= 2 * pool.slots else pool.depth
         sizer.slots = max(1, pool.slots)
         _fill(pool, fresh, suspects, inflight, sizer, depth)

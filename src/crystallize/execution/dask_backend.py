@@ -126,7 +126,9 @@ class DaskPool:
     def __init__(self, client: Any, task: ShippedTask) -> None:
         self.client = client
         self._task = task
-        self._nonce = secrets.token_bytes(16)
+        self._nonce = secrets.token_bytes(16)  # proves the client to data ports: never sent where others see it
+        self._session = secrets.token_hex(16)  # names the experiment run on workers sent tasks
+        self._tasked: set[str] = set()  # workers sent tasks: told when the experiment run ends
         self._loop = PrivateLoop()
         self._links: dict[str, Link] = {}  # worker -> its connection
         self._gone: set[str] = set()  # workers that died, left or were restarted
@@ -273,6 +275,7 @@ class DaskPool:
         """Send the batches of each worker of ``answers`` as Dask tasks pinned to it."""
         for worker, answer in answers.items():
             self._adopt(worker, TaskLink(worker, answer["threads"], self.client, answer["id"]))
+            self._tasked.add(worker)
 
     def _adopt(self, worker: str, link: Link) -> None:
         """Start using ``link`` to ``worker`` and reading its answers."""
@@ -304,7 +307,7 @@ class DaskPool:
             self._refresh()  # take in workers that joined or restarted
         link = min(self._links.values(), key=lambda k: k.load / k.capacity)
         handle = next(self._handles)
-        message = {"id": handle, "token": self._task.token, "session": self._nonce.hex(),
+        message = {"id": handle, "token": self._task.token, "session": self._session,
                    "batch": pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)}
         if not link.loaded:
             message["blob"] = self._task.blob
@@ -373,6 +376,12 @@ class DaskPool:
             self._refresh()
         lost: list[tuple[Hashable, Outcome]] = []
         mine = sorted(h for h, k in self._calls.items() if k is link)
+        if not link.ran:  # the experiment never loaded there: no batch started
+            for handle in mine:
+                del self._calls[handle]
+                self._starts.pop(handle, None)
+                self._collateral.discard(handle)
+            return [(handle, Lost(False, "its worker died before it started")) for handle in mine]
         for position, handle in enumerate(mine):
             del self._calls[handle]
             self._starts.pop(handle, None)
@@ -415,14 +424,14 @@ class DaskPool:
     def close(self) -> None:
         """Close the connections: each worker skips the runs it has not started
         (a run already executing finishes)."""
-        tasked = [worker for worker, link in self._links.items() if isinstance(link, TaskLink)]
         for link in self._links.values():
             self._loop.call(link.close)
         self._links.clear()
         self._loop.close()
-        if tasked:  # they drop the experiment, and skip the runs of batches still queued
-            with contextlib.suppress(Exception):  # e.g. a worker left meanwhile
-                self.client.run(end_task_session, self._nonce.hex(), workers=tasked, wait=False)
+        if self._tasked:  # they drop the experiment, and a batch still running stops after its run
+            with contextlib.suppress(Exception):  # e.g. the scheduler is gone
+                there = self._tasked & set(self.client.nthreads())  # a dead address would hold the scheduler up
+                self.client.run(end_task_session, self._session, workers=sorted(there), wait=False)
 
 
 @contextlib.contextmanager

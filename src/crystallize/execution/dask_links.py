@@ -26,6 +26,7 @@ class Link:
         self.capacity = capacity
         self.load = 0  # batches sent and not yet answered
         self.loaded = False  # the experiment went out on it
+        self.ran = True  # a batch may have started on it (not when the experiment never finished loading)
 
     async def send(self, message: dict[str, Any]) -> None:
         """Send a batch message."""
@@ -92,25 +93,35 @@ class TaskLink(Link):
         self._client = client
         self._process = process  # the worker process's id: a worker restarted at the same address refuses the batch
         self._load: Any = None  # the future of the task that loads the experiment
+        self._load_key = f"crystallize-load-{uuid.uuid4().hex}"
+        self._closed = False
+        self._loaded_there = False  # the load task finished: batches may have started
         self._futures: dict[int, Any] = {}
         self._answers: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
         self._fetching: set[asyncio.Future[None]] = set()  # asyncio keeps only weak references to tasks
         self._loop = asyncio.get_running_loop()
 
     async def send(self, message: dict[str, Any]) -> None:
-        message = {**message, "worker": self._process}
+        if self._closed:
+            raise ConnectionError("closed")
+        message = {**message, "worker": self._process, "load": self._load_key}
         if "blob" in message:
             load = {**message, "id": -1, "batch": _NO_RUNS}
-            self._load = self._submit(None, load, message["id"])
+            self._load = self._submit(None, load, message["id"], self._load_key)
+            self._load.add_done_callback(self._load_done)
             del message["blob"]
-        future = self._submit(self._load, message, message["id"])
+        future = self._submit(self._load, message, message["id"], f"crystallize-batch-{uuid.uuid4().hex}")
         self._futures[message["id"]] = future
         future.add_done_callback(self._finished)
 
-    def _submit(self, after: Any, message: dict[str, Any], order: int) -> Any:
-        return self._client.submit(answer_task, after, message, key=f"crystallize-batch-{uuid.uuid4().hex}",
-                                   workers=[self.worker], allow_other_workers=False, pure=False, retries=0,
-                                   priority=-order)
+    def _submit(self, after: Any, message: dict[str, Any], order: int, key: str) -> Any:
+        return self._client.submit(answer_task, after, message, key=key, workers=[self.worker],
+                                   allow_other_workers=False, pure=False, retries=0, priority=-order)
+
+    def _load_done(self, future: Any) -> None:
+        """Note that the experiment loaded (Dask calls this in its callback thread)."""
+        if future.status == "finished":
+            self._loaded_there = True
 
     def _finished(self, future: Any) -> None:
         """Have the loop fetch the answer (Dask calls this in its one callback
@@ -119,6 +130,8 @@ class TaskLink(Link):
             self._loop.call_soon_threadsafe(self._start_fetch, future)
 
     def _start_fetch(self, future: Any) -> None:
+        if self._closed:
+            return
         fetch = asyncio.ensure_future(self._fetch(future))
         self._fetching.add(fetch)
         fetch.add_done_callback(self._fetching.discard)
@@ -139,6 +152,8 @@ class TaskLink(Link):
         return answer
 
     def close(self) -> None:
+        self._closed = True
+        self.ran = self._loaded_there
         futures, self._futures = [*self._futures.values(), self._load], {}
         self._load = None
         if any(f is not None for f in futures):

@@ -38,6 +38,7 @@ import struct
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from distributed.comm import CommClosedError, get_address_host
@@ -63,7 +64,6 @@ _ACCEPT_FOR = 60.0  # seconds a data port waits for its connections
 _CHECKS = 8  # connections a data port checks at once
 _KEEPALIVE = {"TCP_KEEPIDLE": 60, "TCP_KEEPINTVL": 10, "TCP_KEEPCNT": 6}  # a silent peer is given up after ~2 min
 _NONCE_WAIT = 10.0  # seconds a new data connection has to prove itself
-_IDLE_FOR = 600.0  # seconds after which an experiment run sent as tasks, with no batch running, is dropped
 _ENDED_KEPT = 10_000  # ended experiment runs a worker remembers, to refuse their late batches
 
 
@@ -110,59 +110,56 @@ class _TaskSessions:
     """The experiment runs whose batches come to this worker as tasks.
 
     One opens with the task that loads its experiment, which every batch
-    task depends on, and ends when its client says so
-    (:func:`end_task_session`) or when no batch of it has run for
-    :data:`_IDLE_FOR` seconds (its client is gone). A batch of one not open
-    is refused: no batch ever waits for an experiment.
+    task depends on. It ends when its client says so
+    (:func:`end_task_session`), or once no batch of it runs and its client no
+    longer holds that load task (the run ended or the client is gone: Dask
+    keeps a task's result on the worker only while someone holds it). A
+    batch of a run that ended here is refused, never answered short: no
+    batch waits for an experiment, and no run goes missing unnoticed.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._open: dict[str, tuple[BatchSession, threading.Event]] = {}
+        self._open: dict[str, tuple[BatchSession, threading.Event, str]] = {}  # name -> session, stop, load key
         self._running: dict[str, int] = {}
-        self._last: dict[str, float] = {}
-        self._ended: OrderedDict[str, bool] = OrderedDict()  # name -> whether its client ended it
+        self._ended: OrderedDict[str, None] = OrderedDict()
 
-    def answer(self, message: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, message: dict[str, Any], held: Callable[[str], bool]) -> dict[str, Any]:
+        """Run the batch of ``message``; ``held`` says whether a load task's key is still on the worker."""
         name = message["session"]
         with self._lock:
-            self._drop_idle(keep=name)  # this one is evidently still wanted
-            if self._ended.get(name):  # a batch its client cancelled too late: nobody reads the answer
-                return {"id": message["id"], "result": dump_result(BatchResult([], False))}
+            self._drop_released(held, keep=name)
             if name in self._ended:
-                raise BackendError(f"this Dask worker dropped the experiment after {_IDLE_FOR:g} s without a batch")
+                raise BackendError("the experiment run that sent this batch has ended on this Dask worker")
             if name not in self._open and "blob" not in message:
                 raise BackendError("the experiment of this batch is not loaded on this Dask worker")
-            session, stop = self._open.setdefault(name, (BatchSession(), threading.Event()))
+            session, stop, _ = self._open.setdefault(name, (BatchSession(), threading.Event(), message["load"]))
             self._running[name] = self._running.get(name, 0) + 1
-            self._last[name] = time.monotonic()
         try:
             return session.answer(message, stop)
         finally:
             with self._lock:
                 if name in self._running:  # else it ended meanwhile
                     self._running[name] -= 1
-                    self._last[name] = time.monotonic()
 
     def end(self, name: str) -> None:
+        """End ``name``: a batch of it still running stops after its current run (nobody reads it)."""
         with self._lock:
-            self._end(name, by_client=True)
-
-    def _end(self, name: str, by_client: bool) -> None:
-        entry = self._open.pop(name, None)
-        self._running.pop(name, None)
-        self._last.pop(name, None)
-        self._ended[name] = by_client
-        while len(self._ended) > _ENDED_KEPT:
-            self._ended.popitem(last=False)
+            entry = self._end(name)
         if entry is not None:
             entry[1].set()
 
-    def _drop_idle(self, keep: str) -> None:
-        now = time.monotonic()
-        for name, last in list(self._last.items()):
-            if name != keep and not self._running.get(name) and now - last > _IDLE_FOR:
-                self._end(name, by_client=False)
+    def _end(self, name: str) -> tuple[BatchSession, threading.Event, str] | None:
+        self._running.pop(name, None)
+        self._ended[name] = None
+        while len(self._ended) > _ENDED_KEPT:
+            self._ended.popitem(last=False)
+        return self._open.pop(name, None)
+
+    def _drop_released(self, held: Callable[[str], bool], keep: str) -> None:
+        for name, (_, _, key) in list(self._open.items()):
+            if name != keep and not self._running.get(name) and not held(key):
+                self._end(name)
 
     def __len__(self) -> int:
         return len(self._open)
@@ -181,17 +178,17 @@ def answer_task(loaded: dict[str, Any] | None, message: dict[str, Any]) -> dict[
 
     Raises:
         BackendError: this is not the worker process the batch was meant for
-            (it was restarted at the same address), or it dropped the
-            batch's experiment after long idle (a batch its client
-            cancelled too late is skipped instead).
+            (it was restarted at the same address), or the batch's
+            experiment run has ended here.
     """
     from distributed import get_worker  # noqa: PLC0415 - only ever called on a worker
 
     if loaded is not None and "error" in loaded:  # the experiment did not load: say why
         return {"id": message["id"], "error": loaded["error"]}
-    if worker_id(get_worker()) != message["worker"]:
+    worker = get_worker()
+    if worker_id(worker) != message["worker"]:
         raise BackendError("the Dask worker was restarted since the experiment was sent to it")
-    return _task_sessions.answer(message)
+    return _task_sessions.answer(message, lambda key: key in worker.state.tasks)
 
 
 async def end_task_session(session: str) -> None:
