@@ -48,15 +48,15 @@ class OnFirstRecord:
 def transport(request, dask_client, monkeypatch):
     """The way batches reach the workers: a data port, else a Dask comm to the
     batch handler, else (a client that reaches only the scheduler) tasks."""
-    from crystallize.execution import dask_backend
+    from crystallize.execution import dask_pool
 
     from .experiments import refused_data_port, unreachable
 
     monkeypatch.setattr(dask_client, "_crystallize_remote", {}, raising=False)
     if request.param != "data port":
-        monkeypatch.setattr(dask_backend, "open_data_port", refused_data_port)
+        monkeypatch.setattr(dask_pool, "open_data_port", refused_data_port)
     if request.param == "dask tasks":
-        monkeypatch.setattr(dask_backend, "connect", unreachable)
+        monkeypatch.setattr(dask_pool, "connect", unreachable)
     yield request.param
     assert bool(dask_client._crystallize_remote) == (request.param == "dask tasks")  # the way tested was taken
 
@@ -141,9 +141,9 @@ def test_dask_by_name_starts_a_local_cluster_and_closes_it(reference, monkeypatc
 def test_a_local_cluster_keeps_the_workers_that_die_whatever_the_lost_worker_timeout(reference, monkeypatch):
     import dask
 
-    from crystallize.execution import dask_backend
+    from crystallize.execution import dask_pool
 
-    monkeypatch.setattr(dask_backend, "_WORKER_WAIT", 30.0)
+    monkeypatch.setattr(dask_pool, "_WORKER_WAIT", 30.0)
     # a timeout that passes while the nanny restarts its worker: LocalCluster would close that nanny
     with dask.config.set({"distributed.deploy.lost-worker-timeout": "0.1s"}):
         result = make(die_at=(2, 5)).run(backend="dask", workers=2, store=False, progress=False)
@@ -252,12 +252,12 @@ def test_workers_reached_by_tasks_drop_the_experiment_when_the_run_ends(dask_cli
 @pytest.mark.parametrize("transport", ["dask tasks"], indirect=True)
 def test_a_worker_drops_the_experiment_of_a_run_whose_client_let_go_of_it(dask_client, reference, transport,
                                                                           monkeypatch):
-    from crystallize.execution import dask_backend
+    from crystallize.execution import dask_pool
 
     async def never(session):  # the end of the run never arrives, as when its client dies
         pass
 
-    monkeypatch.setattr(dask_backend, "end_task_session", never)
+    monkeypatch.setattr(dask_pool, "end_task_session", never)
     make(replicates=4).run(backend=dask_client, store=False, progress=False)
     assert list(dask_client.run(_task_sessions).values()) == [1, 1]  # left behind on each worker
     assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
@@ -267,7 +267,7 @@ def test_a_worker_drops_the_experiment_of_a_run_whose_client_let_go_of_it(dask_c
 @pytest.mark.parametrize("transport", ["dask tasks"], indirect=True)
 def test_workers_found_unreachable_are_sent_tasks_at_once_in_later_runs(dask_client, reference, transport,
                                                                         monkeypatch, caplog):
-    from crystallize.execution import dask_backend
+    from crystallize.execution import dask_pool
 
     make(replicates=1).run(backend=dask_client, store=False, progress=False)
     tried = []
@@ -276,7 +276,7 @@ def test_workers_found_unreachable_are_sent_tasks_at_once_in_later_runs(dask_cli
         tried.append(address)
         raise ConnectionRefusedError(address)
 
-    monkeypatch.setattr(dask_backend, "connect", counted)
+    monkeypatch.setattr(dask_pool, "connect", counted)
     with caplog.at_level("INFO", logger="crystallize"):
         assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
     assert tried == [] and not any("no direct data connection" in r.message for r in caplog.records)
@@ -285,12 +285,12 @@ def test_workers_found_unreachable_are_sent_tasks_at_once_in_later_runs(dask_cli
 def test_a_worker_reached_by_tasks_that_dies_is_found_out_while_dask_would_retry_its_task(reference, monkeypatch):
     import dask
 
-    from crystallize.execution import dask_backend
+    from crystallize.execution import dask_pool
 
     from .experiments import refused_data_port, unreachable
 
-    monkeypatch.setattr(dask_backend, "open_data_port", refused_data_port)
-    monkeypatch.setattr(dask_backend, "connect", unreachable)
+    monkeypatch.setattr(dask_pool, "open_data_port", refused_data_port)
+    monkeypatch.setattr(dask_pool, "connect", unreachable)
     # Dask's default: the task of a worker that died waits for that worker (it is pinned there), which never comes
     with dask.config.set({"distributed.scheduler.allowed-failures": 3}), own_cluster(workers=2) as (_, client):
         result = make(die_at=(2,)).run(backend=client, store=False, progress=False)
@@ -317,11 +317,11 @@ def test_every_data_connection_closes_after_the_run(dask_client, reference):
 
 
 def test_workers_without_a_reachable_data_port_are_reached_through_dask(dask_client, reference, monkeypatch, caplog):
-    from crystallize.execution import dask_backend
+    from crystallize.execution import dask_pool
 
     from .experiments import refused_data_port
 
-    monkeypatch.setattr(dask_backend, "open_data_port", refused_data_port)
+    monkeypatch.setattr(dask_pool, "open_data_port", refused_data_port)
     with caplog.at_level("INFO", logger="crystallize"):
         assert samples(make().run(backend=dask_client, store=False, progress=False).records) == reference
     assert sum("no direct data connection to Dask worker" in r.message for r in caplog.records) == 2
@@ -335,11 +335,11 @@ def test_workers_without_a_reachable_data_port_are_reached_through_dask(dask_cli
 def test_workers_without_crystallize_are_reported_at_once(dask_client, monkeypatch):
     import time
 
-    from crystallize.execution import dask_backend
+    from crystallize.execution import dask_pool
 
     from .experiments import missing_data_port
 
-    monkeypatch.setattr(dask_backend, "open_data_port", missing_data_port)
+    monkeypatch.setattr(dask_pool, "open_data_port", missing_data_port)
     start = time.monotonic()
     with pytest.raises(BackendError, match=r"cannot run crystallize.*No module named 'crystallize'.*Install"):
         make().run(backend=dask_client, store=False, progress=False)
