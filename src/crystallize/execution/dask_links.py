@@ -95,7 +95,7 @@ class TaskLink(Link):
         self._load: Any = None  # the future of the task that loads the experiment
         self._load_key = f"crystallize-load-{uuid.uuid4().hex}"
         self._closed = False
-        self._loaded_there = False  # the load task finished: batches may have started
+        self.ran = False  # until the load task finishes, no batch can have started
         self._futures: dict[int, Any] = {}
         self._answers: asyncio.Queue[dict[str, Any] | BaseException] = asyncio.Queue()
         self._fetching: set[asyncio.Future[None]] = set()  # asyncio keeps only weak references to tasks
@@ -121,7 +121,7 @@ class TaskLink(Link):
     def _load_done(self, future: Any) -> None:
         """Note that the experiment loaded (Dask calls this in its callback thread)."""
         if future.status == "finished":
-            self._loaded_there = True
+            self.ran = True
 
     def _finished(self, future: Any) -> None:
         """Have the loop fetch the answer (Dask calls this in its one callback
@@ -153,12 +153,11 @@ class TaskLink(Link):
 
     def close(self) -> None:
         self._closed = True
-        self.ran = self._loaded_there
-        futures, self._futures = [*self._futures.values(), self._load], {}
-        self._load = None
-        if any(f is not None for f in futures):
+        futures = [f for f in (*self._futures.values(), self._load) if f is not None]
+        self._futures, self._load = {}, None
+        if futures:
             with contextlib.suppress(Exception):  # the client may be closing too
-                self._client.cancel([f for f in futures if f is not None])
+                self._client.cancel(futures)
         self._answers.put_nowait(ConnectionError("closed"))
 
 

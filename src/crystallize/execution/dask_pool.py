@@ -348,7 +348,7 @@ class DaskPool:
 
         A worker runs its batches in the order they were sent, ``capacity`` at
         a time: the first ``capacity`` unanswered may have been running when it
-        died, the others had not started.
+        died, the others had not started (none had, if the link says none ran).
         """
         worker = link.worker
         if self._links.get(worker) is link:
@@ -357,19 +357,13 @@ class DaskPool:
             self._refresh()
         lost: list[tuple[Hashable, Outcome]] = []
         mine = sorted(h for h, k in self._calls.items() if k is link)
-        if not link.ran:  # the experiment never loaded there: no batch started
-            for handle in mine:
-                del self._calls[handle]
-                self._starts.pop(handle, None)
-                self._collateral.discard(handle)
-            return [(handle, Lost(False, "its worker died before it started")) for handle in mine]
         for position, handle in enumerate(mine):
             del self._calls[handle]
             self._starts.pop(handle, None)
             if handle in self._collateral:
                 self._collateral.discard(handle)
                 lost.append((handle, Lost(False, "its worker was restarted")))
-            elif position >= link.capacity:
+            elif position >= link.capacity or not link.ran:  # queued, or the experiment never loaded there
                 lost.append((handle, Lost(False, "its worker died before it started")))
             else:
                 lost.append((handle, Lost(True, f"the Dask worker running this run died ({error!r})",

@@ -18,9 +18,9 @@ Batches reach a worker in one of three ways, the first two opened through ``clie
   scheduler): each batch is a task pinned to the worker, and travels, as its
   result does, the way any Dask task's does.
 
-Either way a message is ``{"id": n, "token": t, "batch": pickled specs}``,
-the first batch to a worker also carrying ``"blob"`` (the pickled
-experiment), and the answer ``{"id": n, "result": pickled BatchResult}`` or
+Every way a message is ``{"id": n, "token": t, "session": s, "batch":
+pickled specs}``, the first batch to a worker also carrying ``"blob"`` (the
+pickled experiment; as a task, in a batch of no runs of its own), and the answer ``{"id": n, "result": pickled BatchResult}`` or
 ``{"id": n, "error": pickled exception}`` for a batch that could not run at
 all. When a connection closes (the experiment run ended or was interrupted,
 or its client died), the runs it sent that have not started are skipped.
