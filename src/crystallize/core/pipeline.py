@@ -131,7 +131,7 @@ class Pipeline:
                     params = step.resolved_params(ctx)
                 else:
                     (data, params), status, key = step.call_with_params(data, ctx), None, None
-            except Exception as exc:  # noqa: BLE001 - wrapped with the step's name
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - wrapped with the step's name (sys.exit too)
                 raise PipelineExecutionError(step.name, index, exc) from exc
             elapsed = clock() - start
             records.append(StepRecord(step.name, index, step.step_hash, to_jsonable(params), elapsed, status, key))
