@@ -50,7 +50,7 @@ def drive(
             listener.on_run_complete(record)
         finally:
             signals.safe -= 1
-        if not signals.safe:  # in the scheduling loop, the loop stops at its next turn
+        if signals.received is not None and not signals.safe:  # in the scheduling loop, at its next turn
             signals.check()
 
     try:

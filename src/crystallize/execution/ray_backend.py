@@ -12,7 +12,7 @@ from crystallize.execution import interrupts
 from crystallize.execution.base import Emit, RunFn
 from crystallize.execution.batching import Lost, Outcome, run_batches
 from crystallize.execution.errors import BackendError, MissingExtraError
-from crystallize.execution.ray_watchdog import RayWatchdog, children
+from crystallize.execution.ray_watchdog import RayWatchdog, ray_children
 from crystallize.execution.worker import BatchResult, ShippedTask, cached_task, load_task, run_batch, ship
 
 try:
@@ -164,10 +164,10 @@ class RayBackend:
         try:
             if own:
                 with interrupts.deferred():  # a Ctrl-C during start-up stops the run once Ray is up
-                    before = children(os.getpid())
+                    before = ray_children(os.getpid())
                     ray.init(num_cpus=self.workers, include_dashboard=False)
                     interrupts.reclaim()  # ray.init installs its own SIGTERM handler
-                    watchdog = RayWatchdog.start(children(os.getpid()) - before)
+                    watchdog = RayWatchdog.start(ray_children(os.getpid()) - before)
             pool = RayPool(shipped)
             try:
                 run_batches(pool, specs, emit, timeout=timeout)

@@ -26,7 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 
-__all__ = ["RayWatchdog", "children"]
+__all__ = ["RayWatchdog", "ray_children"]
 
 _LOOK_EVERY = 0.5  # seconds between two looks at the process table
 _PROC = "/proc"
@@ -51,11 +51,19 @@ def _table() -> dict[int, tuple[int, int]]:
     return table
 
 
-def children(pid: int) -> set[int]:
-    """The direct children of ``pid`` (Linux; empty elsewhere)."""
+def _is_ray(pid: int) -> bool:
+    try:
+        with open(f"{_PROC}/{pid}/cmdline", "rb") as cmdline:
+            return b"ray" in cmdline.read()
+    except OSError:
+        return False
+
+
+def ray_children(pid: int) -> set[int]:
+    """The direct children of ``pid`` that belong to Ray (Linux; empty elsewhere)."""
     if not os.path.isdir(_PROC):
         return set()
-    return {child for child, (parent, _) in _table().items() if parent == pid}
+    return {child for child, (parent, _) in _table().items() if parent == pid and _is_ray(child)}
 
 
 def _descendants(roots: Iterable[int], table: dict[int, tuple[int, int]]) -> set[int]:
