@@ -16,7 +16,7 @@ EXPECTED = {
     "ALTERNATIVES", "Alternative", "ConfidenceInterval", "DegenerateDataWarning",
     "InsufficientDataWarning", "TestResult", "adjust_pvalues", "bootstrap_ci", "cohens_dz",
     "hedges_g", "mann_whitney_u", "mean_difference", "noninferiority", "paired_ttest",
-    "permutation_test", "rank_biserial", "relative_difference", "required_replicates",
+    "permutation_test", "rank_biserial", "relative_difference", "relative_noninferiority", "relative_tost", "required_replicates",
     "student_ttest", "tost", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
 }
 

@@ -39,11 +39,14 @@ def test_run_mapping(name, alpha):
     out = test.run(B, T, alpha=alpha)
     assert out["significant"] == (out["p_value"] < alpha)
     assert out["test"] == test.test_name and out["alpha"] == alpha
-    assert out["confidence_level"] == pytest.approx(1 - alpha)
-    low, high = out["ci"]
-    assert low <= high
     result = test.compute(B, T, confidence_level=1 - alpha)
-    assert out["p_value"] == result.p_value and out["ci"] == result.ci.as_tuple()
+    assert out["p_value"] == result.p_value
+    if result.ci is None:  # 6 pairs: no exact 99% signed-rank interval exists (2 / 2**6 > 0.01)
+        assert name == "wilcoxon" and alpha == 0.01 and out["ci"] is None
+    else:
+        low, high = out["ci"]
+        assert low <= high and out["ci"] == result.ci.as_tuple()
+        assert out["confidence_level"] == pytest.approx(1 - alpha)
 
 
 def test_welch_run_matches_scipy():

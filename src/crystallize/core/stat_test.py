@@ -114,7 +114,8 @@ class _StatsTest(StatisticalTest):
         Returns:
             ``result.as_dict()`` plus ``significant`` (``p_value < alpha``) and
             ``alpha``, with ``test`` set to :attr:`test_name` and ``ci`` the
-            two-sided ``1 - alpha`` interval as ``(low, high)``.
+            two-sided ``1 - alpha`` interval as ``(low, high)`` (``None`` when an
+            exact rank interval cannot reach that level).
         """
         a = _check_alpha(alpha)
         result = self.compute(baseline, treatment, confidence_level=1.0 - a)
@@ -123,7 +124,7 @@ class _StatsTest(StatisticalTest):
             "test": self.test_name,
             "significant": result.p_value < a,
             "alpha": a,
-            "ci": result.ci.as_tuple(),
+            "ci": result.ci.as_tuple() if result.ci is not None else None,
         }
 
 

@@ -18,6 +18,7 @@ from crystallize.stats._effect_size import (
 from crystallize.stats._equivalence import noninferiority, tost
 from crystallize.stats._multitest import adjust_pvalues
 from crystallize.stats._permutation import permutation_test
+from crystallize.stats._ratio import relative_noninferiority, relative_tost
 from crystallize.stats._power import required_replicates, ttest_power
 from crystallize.stats._rank import mann_whitney_u, wilcoxon_signed_rank
 from crystallize.stats._result import ConfidenceInterval, TestResult
@@ -43,6 +44,8 @@ __all__ = [
     "permutation_test",
     "rank_biserial",
     "relative_difference",
+    "relative_noninferiority",
+    "relative_tost",
     "required_replicates",
     "student_ttest",
     "tost",
