@@ -14,7 +14,7 @@ def test_top_level_and_core_export_the_same_model():
 
 def test_exported_names_are_pinned():
     assert set(crystallize.core.__all__) == {
-        "ContextMutationError", "CrystallizeError", "CrystallizeWarning", "DataSource", "DegenerateDataWarning",
+        "ContextMutationError", "CrystallizeError", "CrystallizeWarning", "DataSource", "DegenerateDataWarning", "DesignWarning",
         "Experiment", "ExperimentDefinitionError", "ExperimentListener", "FailureImbalanceWarning",
         "FrozenContext", "Hypothesis", "InsufficientDataWarning", "InvalidMetricError", "InvalidPipelineOutput",
         "MissingMetricError", "Pipeline", "PipelineExecutionError", "PipelineStep", "Result", "RunError",

@@ -52,7 +52,7 @@ TOP_KEYS = ("name", "seed", "replicates", "datasource", "steps", "treatments", "
 REQUIRED_KEYS = ("datasource", "steps")
 COMPONENT_KEYS = ("import", "params")
 HYPOTHESIS_KEYS = ("name", "metric", "direction", "test", "alpha", "margin", "margin_relative",
-                   "higher_is_better")
+                   "higher_is_better", "family")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +184,8 @@ class _Builder:
         fields = {"metric": lambda n: n.scalar((str,), "a metric name"), "direction": _direction,
                   "alpha": _alpha, "margin": _margin, "name": lambda n: n.scalar((str,), "a name"),
                   "margin_relative": lambda n: n.scalar((bool,), "true or false"),
-                  "higher_is_better": lambda n: n.scalar((bool,), "true or false"), "test": self.test}
+                  "higher_is_better": lambda n: n.scalar((bool,), "true or false"), "test": self.test,
+                  "family": lambda n: n.scalar((str,), "a family name")}
         kwargs: dict[str, Any] = {}
         for key, parse_field in fields.items():
             if key in entries and not entries[key].is_null:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from crystallize.stats.warnings import (
     CrystallizeWarning,
     DegenerateDataWarning,
+    DesignWarning,
     FailureImbalanceWarning,
     InsufficientDataWarning,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "CrystallizeError",
     "CrystallizeWarning",
     "DegenerateDataWarning",
+    "DesignWarning",
     "ExperimentDefinitionError",
     "FailureImbalanceWarning",
     "InsufficientDataWarning",

@@ -11,13 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crystallize.core.analysis import CORRECTIONS, compute_verdicts
+from crystallize.core.analysis import CORRECTIONS, INTERVALS, Intervals, check_families, compute_verdicts
+from crystallize.core.design import unreachable_alpha
 from crystallize.core.context import FrozenContext
 from crystallize.core.datasource import DataSource, DataSourceFactory
 from crystallize.core.events import Listeners
 from crystallize.core.exceptions import (
     ContextMutationError,
     CrystallizeWarning,
+    DesignWarning,
     ExperimentDefinitionError,
     MissingMetricError,
     RunFailedError,
@@ -106,8 +108,13 @@ class Experiment:
             shares one seed (common random numbers).
         seed: the master seed (default: drawn at random and recorded).
         name: the experiment's name in stores and reports.
-        correction: multiple-comparison correction across all verdicts:
-            ``"holm"``, ``"bonferroni"``, ``"fdr_bh"`` or ``None``.
+        correction: multiple-comparison correction within each family of
+            hypotheses (``Hypothesis(family=...)``; all hypotheses share the
+            ``"default"`` family unless they name another): ``"holm"``,
+            ``"bonferroni"``, ``"fdr_bh"`` or ``None``.
+        intervals: ``"per-comparison"`` (each interval at its own level, not
+            adjusted for multiplicity) or ``"simultaneous"`` (Bonferroni: the
+            family's intervals cover together at the stated level).
 
     Raises:
         ExperimentDefinitionError: an argument is invalid (the message says which).
@@ -125,6 +132,7 @@ class Experiment:
         seed: int | None = None,
         name: str | None = None,
         correction: str | None = "holm",
+        intervals: Intervals = "per-comparison",
     ) -> None:
         if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
             raise ExperimentDefinitionError(f"replicates must be a whole number >= 1, got {replicates!r}")
@@ -133,6 +141,10 @@ class Experiment:
         if correction not in CORRECTIONS:
             raise ExperimentDefinitionError(
                 f"correction={correction!r} is not valid; use one of {', '.join(map(repr, CORRECTIONS))}"
+            )
+        if intervals not in INTERVALS:
+            raise ExperimentDefinitionError(
+                f"intervals={intervals!r} is not valid; use one of {', '.join(map(repr, INTERVALS))}"
             )
         self.datasource = _datasource_iv(datasource)
         self.pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
@@ -143,6 +155,8 @@ class Experiment:
         self.seed: int = seed if seed is not None else secrets.randbits(32)
         self.name = name or "experiment"
         self.correction = correction
+        self.intervals: Intervals = intervals
+        check_families(self.hypotheses)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Experiment:
@@ -173,6 +187,7 @@ class Experiment:
             "treatments": [t.describe() for t in self.treatments],
             "hypotheses": [h.describe() for h in self.hypotheses],
             "correction": self.correction,
+            "intervals": self.intervals,
         }
 
     def fingerprint(self) -> str:
@@ -239,6 +254,8 @@ class Experiment:
         from crystallize.execution.base import describe as describe_backend  # noqa: PLC0415
         from crystallize.store import resolve_store  # noqa: PLC0415
 
+        for message in unreachable_alpha(self.hypotheses, len(self.treatments), self.replicates, self.correction):
+            warn(message, DesignWarning)
         runner = resolve_backend(backend, workers)
         run_store = resolve_store(store)
         bar = None
@@ -312,7 +329,7 @@ class Experiment:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
-                                            self.correction)
+                                            self.correction, self.intervals)
             for warning in caught:  # shown at the caller's run() line, not inside the library
                 warn(warning.message, warning.category)
         except Exception as exc:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crystallize.core.analysis import by_condition, samples
+from crystallize.core.analysis import aligned, by_condition, samples
 from crystallize.core.exceptions import suggest
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.verdict import Verdict
@@ -18,7 +19,22 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import RenderableType
 
-__all__ = ["Result"]
+__all__ = ["PairedSamples", "Result"]
+
+
+class PairedSamples(NamedTuple):
+    """Baseline and treatment samples of one metric, aligned by replicate."""
+
+    replicates: tuple[int, ...]
+    baseline: tuple[float, ...]
+    treatment: tuple[float, ...]
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 FORMAT_VERSION = 1
 
@@ -48,11 +64,43 @@ class Result:
     # -- the seed's mapping view ---------------------------------------------
     @functools.cached_property
     def metrics(self) -> dict[str, Any]:
-        """``{condition: {metric: [samples in replicate order]}, "hypothesis": primary verdict}``."""
+        """``{condition: {metric: [one sample per replicate]}, "hypothesis": primary verdict}``.
+
+        Every list has one entry per replicate, in replicate order, and entry
+        ``i`` of every condition comes from replicate ``i`` (the same seed): a
+        failed run (or a run that did not return the metric) is ``nan``, never
+        dropped, so the lists stay aligned for paired analyses. For clean pairs
+        use :meth:`paired_samples`.
+        """
         table = by_condition(self.records)
-        out: dict[str, Any] = {c: samples(table.get(c, {})) for c in self.conditions}
+        replicates = sorted({r.replicate for r in self.records})
+        names = self.metric_names
+        out: dict[str, Any] = {c: samples(table.get(c, {}), replicates, names) for c in self.conditions}
         out["hypothesis"] = self.verdicts[0].as_dict() if self.verdicts else {}
         return out
+
+    def paired_samples(self, metric: str, treatment: str | None = None) -> PairedSamples:
+        """Replicate-aligned samples of ``metric``, baseline and ``treatment`` (default:
+        the first), over the replicates where both runs succeeded with a finite value:
+        what a paired test uses.
+
+        Raises:
+            KeyError: an unknown metric or treatment (with close matches).
+        """
+        from crystallize.core.plan import BASELINE  # noqa: PLC0415
+
+        names = self.metric_names
+        if metric not in names:
+            raise KeyError(f"no metric named {metric!r}{suggest(metric, names)}; metrics: {names}")
+        treatments = list(self.conditions[1:])
+        name = treatment if treatment is not None else (treatments[0] if treatments else "")
+        if name not in treatments:
+            raise KeyError(f"no treatment named {name!r}{suggest(name, treatments)}; treatments: {treatments}")
+        table = by_condition(self.records)
+        replicates, b, _, t = aligned(table.get(BASELINE, {}), table.get(name, {}), metric, True)
+        keep = [i for i, (x, y) in enumerate(zip(b, t)) if _finite(x) and _finite(y)]
+        return PairedSamples(tuple(replicates[i] for i in keep), tuple(float(b[i]) for i in keep),
+                             tuple(float(t[i]) for i in keep))
 
     @property
     def metric_names(self) -> list[str]:

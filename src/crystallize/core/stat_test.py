@@ -10,6 +10,7 @@ look them up by the short names used in experiment files.
 from __future__ import annotations
 
 import difflib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
@@ -72,8 +73,24 @@ class StatisticalTest(ABC):
         """Compare ``treatment`` against ``baseline``.
 
         Returns:
-            A mapping with at least ``p_value`` (float) and ``significant`` (bool).
+            A mapping with ``p_value`` (float) and/or ``significant`` (bool).
+            When ``significant`` is a bool, the test decides significance
+            itself: the verdict follows it, and the experiment's
+            multiple-comparison correction leaves it alone. Leave ``significant``
+            out (or ``None``) to let the framework decide from ``p_value`` after
+            adjusting it. A test without a p-value (a Bayes factor, a decision
+            rule) returns ``significant`` alone. Optional keys: ``statistic``,
+            ``estimate`` (treatment minus baseline, whose sign gives the
+            direction), ``ci`` and ``confidence_level``, ``effect_size`` and
+            ``effect_size_name``, ``notes``.
         """
+
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """The smallest p-value the test can give with these sample sizes (0 when
+        none is out of reach). Rank and permutation tests have a floor: with 5
+        pairs, no sign pattern gives a two-sided p below 0.0625."""
+        del n_baseline, n_treatment
+        return 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(alternative={self.alternative!r})"
@@ -83,6 +100,12 @@ def _check_alpha(alpha: object) -> float:
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 < alpha < 1.0:
         raise ValueError(f"`alpha` must be in (0, 1), got {alpha!r}")
     return float(alpha)
+
+
+def _floor(arrangements: int, alternative: str) -> float:
+    """The smallest p-value of a test over ``arrangements`` equally likely outcomes."""
+    one_sided = 1.0 / arrangements
+    return min(1.0, 2 * one_sided) if alternative == "two-sided" else one_sided
 
 
 class _StatsTest(StatisticalTest):
@@ -156,6 +179,12 @@ class MannWhitneyU(_StatsTest):
     name = "mann_whitney_u"
     _function = staticmethod(_stats.mann_whitney_u)
 
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """Exact for small samples (the smaller at most 8): one split in ``comb(n_b + n_t, n_t)``."""
+        if min(n_baseline, n_treatment) > 8:
+            return 0.0
+        return _floor(math.comb(n_baseline + n_treatment, n_treatment), self.alternative)
+
 
 class WilcoxonSignedRank(_StatsTest):
     """Wilcoxon signed-rank test on replicate-aligned samples."""
@@ -163,6 +192,11 @@ class WilcoxonSignedRank(_StatsTest):
     name = "wilcoxon_signed_rank"
     paired = True
     _function = staticmethod(_stats.wilcoxon_signed_rank)
+
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """Exact up to 50 pairs: one sign pattern in ``2**n``."""
+        n = min(n_baseline, n_treatment)
+        return 0.0 if n > 50 else _floor(2**n, self.alternative)
 
 
 class PermutationTest(_StatsTest):
@@ -197,6 +231,12 @@ class PermutationTest(_StatsTest):
         self.n_resamples = int(n_resamples)
         self.seed = int(seed)
         self._seed_sequence = np.random.SeedSequence(self.seed)
+
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """One arrangement in all of them (exact), or one in ``n_resamples + 1`` (Monte Carlo)."""
+        total = 2 ** min(n_baseline, n_treatment) if self.paired else math.comb(n_baseline + n_treatment,
+                                                                                n_treatment)
+        return _floor(total if total <= self.n_resamples else self.n_resamples + 1, self.alternative)
 
     def _options(self) -> dict[str, Any]:
         """The pure function's options; a fresh generator from :attr:`seed` on every call."""
