@@ -17,8 +17,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from crystallize import stats as _stats
-from crystallize.stats import TestResult
+from crystallize.stats._result import TestResult
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
@@ -111,8 +110,15 @@ def _floor(arrangements: int, alternative: str) -> float:
 class _StatsTest(StatisticalTest):
     """A built-in test: ``compute`` calls :attr:`_function`, ``run`` gives its mapping."""
 
-    #: The pure function of :mod:`crystallize.stats` that does the numbers.
-    _function: ClassVar[Callable[..., TestResult]]
+    #: The name of the pure function of :mod:`crystallize.stats` that does the numbers
+    #: (looked up on first use, so defining tests does not import SciPy).
+    _function_name: ClassVar[str]
+
+    @property
+    def _function(self) -> Callable[..., TestResult]:
+        import crystallize.stats  # noqa: PLC0415
+
+        return getattr(crystallize.stats, type(self)._function_name)  # type: ignore[no-any-return]
 
     def _options(self) -> dict[str, Any]:
         """Keyword arguments passed to :attr:`_function` besides the samples and level."""
@@ -126,7 +132,7 @@ class _StatsTest(StatisticalTest):
         Raises:
             ValueError: for fewer than ``min_samples`` on a side or non-finite values.
         """
-        function = type(self)._function
+        function = self._function
         return function(baseline, treatment, confidence_level=confidence_level, **self._options())
 
     def run(
@@ -155,14 +161,14 @@ class WelchTTest(_StatsTest):
     """Welch's unequal-variance t-test on independent samples (two-sided by default)."""
 
     name = "welch_t"
-    _function = staticmethod(_stats.welch_ttest)
+    _function_name = "welch_ttest"
 
 
 class StudentTTest(_StatsTest):
     """Student's pooled-variance t-test on independent samples."""
 
     name = "student_t"
-    _function = staticmethod(_stats.student_ttest)
+    _function_name = "student_ttest"
 
 
 class PairedTTest(_StatsTest):
@@ -170,14 +176,14 @@ class PairedTTest(_StatsTest):
 
     name = "paired_t"
     paired = True
-    _function = staticmethod(_stats.paired_ttest)
+    _function_name = "paired_ttest"
 
 
 class MannWhitneyU(_StatsTest):
     """Mann-Whitney U rank test on independent samples."""
 
     name = "mann_whitney_u"
-    _function = staticmethod(_stats.mann_whitney_u)
+    _function_name = "mann_whitney_u"
 
     def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
         """Exact for small samples (the smaller at most 8): one split in ``comb(n_b + n_t, n_t)``."""
@@ -191,7 +197,7 @@ class WilcoxonSignedRank(_StatsTest):
 
     name = "wilcoxon_signed_rank"
     paired = True
-    _function = staticmethod(_stats.wilcoxon_signed_rank)
+    _function_name = "wilcoxon_signed_rank"
 
     def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
         """Exact up to 50 pairs: one sign pattern in ``2**n``."""
@@ -211,7 +217,7 @@ class PermutationTest(_StatsTest):
     """
 
     name = "permutation"
-    _function = staticmethod(_stats.permutation_test)
+    _function_name = "permutation_test"
 
     def __init__(
         self,

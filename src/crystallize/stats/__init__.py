@@ -7,24 +7,72 @@ treatment is above the baseline. Nothing here imports the rest of crystallize.
 
 from __future__ import annotations
 
-from crystallize.stats._bootstrap import bootstrap_ci
-from crystallize.stats._effect_size import (
-    cohens_dz,
-    hedges_g,
-    mean_difference,
-    rank_biserial,
-    relative_difference,
-)
-from crystallize.stats._equivalence import noninferiority, tost
-from crystallize.stats._multitest import adjust_pvalues
-from crystallize.stats._permutation import permutation_test
-from crystallize.stats._ratio import relative_noninferiority, relative_tost
-from crystallize.stats._power import required_replicates, ttest_power
-from crystallize.stats._rank import mann_whitney_u, wilcoxon_signed_rank
-from crystallize.stats._result import ConfidenceInterval, TestResult
-from crystallize.stats._ttests import paired_ttest, student_ttest, welch_ttest
-from crystallize.stats._validation import ALTERNATIVES, Alternative
-from crystallize.stats.warnings import DegenerateDataWarning, InsufficientDataWarning
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crystallize.stats._bootstrap import bootstrap_ci
+    from crystallize.stats._effect_size import (
+        cohens_dz,
+        hedges_g,
+        mean_difference,
+        rank_biserial,
+        relative_difference,
+    )
+    from crystallize.stats._equivalence import noninferiority, tost
+    from crystallize.stats._multitest import adjust_pvalues
+    from crystallize.stats._permutation import permutation_test
+    from crystallize.stats._ratio import relative_noninferiority, relative_tost
+    from crystallize.stats._power import required_replicates, ttest_power
+    from crystallize.stats._rank import mann_whitney_u, wilcoxon_signed_rank
+    from crystallize.stats._result import ConfidenceInterval, TestResult
+    from crystallize.stats._ttests import paired_ttest, student_ttest, welch_ttest
+    from crystallize.stats._validation import ALTERNATIVES, Alternative
+    from crystallize.stats.warnings import DegenerateDataWarning, InsufficientDataWarning
+
+#: Where each public name lives; submodules load on first use, so importing
+#: ``crystallize`` (or ``crystallize.stats.warnings``) does not import SciPy.
+_HOMES: dict[str, str] = {
+    "ALTERNATIVES": "_validation",
+    "Alternative": "_validation",
+    "ConfidenceInterval": "_result",
+    "DegenerateDataWarning": "warnings",
+    "InsufficientDataWarning": "warnings",
+    "TestResult": "_result",
+    "adjust_pvalues": "_multitest",
+    "bootstrap_ci": "_bootstrap",
+    "cohens_dz": "_effect_size",
+    "hedges_g": "_effect_size",
+    "mann_whitney_u": "_rank",
+    "mean_difference": "_effect_size",
+    "noninferiority": "_equivalence",
+    "paired_ttest": "_ttests",
+    "permutation_test": "_permutation",
+    "rank_biserial": "_effect_size",
+    "relative_difference": "_effect_size",
+    "relative_noninferiority": "_ratio",
+    "relative_tost": "_ratio",
+    "required_replicates": "_power",
+    "student_ttest": "_ttests",
+    "tost": "_equivalence",
+    "ttest_power": "_power",
+    "welch_ttest": "_ttests",
+    "wilcoxon_signed_rank": "_rank",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'crystallize.stats' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"crystallize.stats.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ALTERNATIVES",
