@@ -14,10 +14,11 @@ import crystallize.stats as cs
 
 EXPECTED = {
     "ALTERNATIVES", "Alternative", "ConfidenceInterval", "DegenerateDataWarning",
-    "InsufficientDataWarning", "TestResult", "adjust_pvalues", "bootstrap_ci", "cohens_dz",
-    "hedges_g", "mann_whitney_u", "mean_difference", "noninferiority", "paired_ttest",
-    "permutation_test", "rank_biserial", "relative_difference", "relative_noninferiority", "relative_tost", "required_replicates",
-    "student_ttest", "tost", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
+    "InsufficientDataWarning", "SequentialPlan", "TestResult", "adjust_pvalues", "anytime_pvalues",
+    "betting_eprocess", "bootstrap_ci", "cohens_dz", "hedges_g", "mann_whitney_u", "mean_difference",
+    "noninferiority", "paired_ttest", "permutation_test", "rank_biserial", "relative_difference",
+    "relative_noninferiority", "relative_tost", "required_replicates", "sequential_plan", "student_ttest",
+    "t_confidence_sequence", "t_eprocess", "tost", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
 }
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(cs.__path__, "crystallize.stats."))

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from crystallize.stats._betting import betting_eprocess
     from crystallize.stats._bootstrap import bootstrap_ci
     from crystallize.stats._effect_size import (
         cohens_dz,
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
     from crystallize.stats._ratio import relative_noninferiority, relative_tost
     from crystallize.stats._power import required_replicates, ttest_power
     from crystallize.stats._rank import mann_whitney_u, wilcoxon_signed_rank
+    from crystallize.stats._sequential import (
+        SequentialPlan,
+        anytime_pvalues,
+        sequential_plan,
+        t_confidence_sequence,
+        t_eprocess,
+    )
     from crystallize.stats._result import ConfidenceInterval, TestResult
     from crystallize.stats._ttests import paired_ttest, student_ttest, welch_ttest
     from crystallize.stats._validation import ALTERNATIVES, Alternative
@@ -39,7 +47,10 @@ _HOMES: dict[str, str] = {
     "DegenerateDataWarning": "warnings",
     "InsufficientDataWarning": "warnings",
     "TestResult": "_result",
+    "SequentialPlan": "_sequential",
     "adjust_pvalues": "_multitest",
+    "anytime_pvalues": "_sequential",
+    "betting_eprocess": "_betting",
     "bootstrap_ci": "_bootstrap",
     "cohens_dz": "_effect_size",
     "hedges_g": "_effect_size",
@@ -49,6 +60,9 @@ _HOMES: dict[str, str] = {
     "paired_ttest": "_ttests",
     "permutation_test": "_permutation",
     "rank_biserial": "_effect_size",
+    "sequential_plan": "_sequential",
+    "t_confidence_sequence": "_sequential",
+    "t_eprocess": "_sequential",
     "relative_difference": "_effect_size",
     "relative_noninferiority": "_ratio",
     "relative_tost": "_ratio",
@@ -80,8 +94,11 @@ __all__ = [
     "ConfidenceInterval",
     "DegenerateDataWarning",
     "InsufficientDataWarning",
+    "SequentialPlan",
     "TestResult",
     "adjust_pvalues",
+    "anytime_pvalues",
+    "betting_eprocess",
     "bootstrap_ci",
     "cohens_dz",
     "hedges_g",
@@ -95,7 +112,10 @@ __all__ = [
     "relative_noninferiority",
     "relative_tost",
     "required_replicates",
+    "sequential_plan",
     "student_ttest",
+    "t_confidence_sequence",
+    "t_eprocess",
     "tost",
     "ttest_power",
     "welch_ttest",
