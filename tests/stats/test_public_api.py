@@ -15,9 +15,9 @@ import crystallize.stats as cs
 EXPECTED = {
     "ALTERNATIVES", "Alternative", "ConfidenceInterval", "DegenerateDataWarning",
     "InsufficientDataWarning", "SequentialPlan", "TestResult", "adjust_pvalues", "anytime_pvalues",
-    "betting_eprocess", "bootstrap_ci", "cohens_dz", "hedges_g", "mann_whitney_u", "mean_difference",
+    "betting_eprocess", "betting_test", "bootstrap_ci", "cohens_dz", "hedges_g", "mann_whitney_u", "mean_difference",
     "noninferiority", "paired_ttest", "permutation_test", "rank_biserial", "relative_difference",
-    "relative_noninferiority", "relative_tost", "required_replicates", "sequential_plan", "student_ttest",
+    "relative_noninferiority", "relative_tost", "required_replicates", "sequential_plan", "sequential_ttest", "student_ttest",
     "t_confidence_sequence", "t_eprocess", "tost", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
 }
 

@@ -26,9 +26,11 @@ __all__ = [
     "ALTERNATIVES",
     "TESTS_BY_NAME",
     "Alternative",
+    "BettingTest",
     "MannWhitneyU",
     "PairedTTest",
     "PermutationTest",
+    "SequentialTTest",
     "StatisticalTest",
     "StudentTTest",
     "WelchTTest",
@@ -54,6 +56,9 @@ class StatisticalTest(ABC):
     alternative: Alternative = "two-sided"
     paired: ClassVar[bool] = False
     min_samples: ClassVar[int] = 2
+    #: Whether the p-value stays valid however often the data are looked at
+    #: (required by sequential experiments).
+    anytime_valid: ClassVar[bool] = False
 
     def __init__(self, alternative: Alternative = "two-sided") -> None:
         if alternative not in ALTERNATIVES:
@@ -260,6 +265,74 @@ class PermutationTest(_StatsTest):
         )
 
 
+class SequentialTTest(_StatsTest):
+    """The sequential paired t-test: an anytime-valid p-value, however often you look.
+
+    On a fixed design its p-value is valid even if you looked at the data before
+    (unlike a t-test's); it is the test of sequential experiments. See
+    :func:`crystallize.stats.t_eprocess`.
+
+    Args:
+        prior_scale: scale of the normal prior on the standardised effect
+            (0.5 aims decisions near 30 replicates).
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+        expected_replicates: set the prior scale to aim decisions near this count instead.
+    """
+
+    name = "sequential_t"
+    paired = True
+    anytime_valid = True
+    _function_name = "sequential_ttest"
+
+    def __init__(self, prior_scale: float = 0.5, alternative: Alternative = "two-sided",
+                 expected_replicates: int | None = None) -> None:
+        super().__init__(alternative)
+        if expected_replicates is not None:
+            if isinstance(expected_replicates, bool) or not isinstance(expected_replicates, int) \
+                    or expected_replicates < 2:
+                raise ValueError(f"expected_replicates={expected_replicates!r} must be an integer >= 2")
+            from crystallize.stats._sequential import prior_scale_for  # noqa: PLC0415
+
+            prior_scale = prior_scale_for(expected_replicates)
+        if isinstance(prior_scale, bool) or not isinstance(prior_scale, (int, float)) or not prior_scale > 0:
+            raise ValueError(f"prior_scale={prior_scale!r} must be a positive number")
+        self.prior_scale = float(prior_scale)
+
+    def _options(self) -> dict[str, Any]:
+        return {"alternative": self.alternative, "prior_scale": self.prior_scale}
+
+    def __repr__(self) -> str:
+        return f"SequentialTTest(prior_scale={self.prior_scale!r}, alternative={self.alternative!r})"
+
+
+class BettingTest(_StatsTest):
+    """An anytime-valid test by betting, exact for any distribution.
+
+    Args:
+        mode: ``"bounded"`` for metrics in [0, 1] (tests the mean difference) or
+            ``"win_rate"`` (tests whether the treatment wins more replicates than it
+            loses; for metrics with catastrophic seeds).
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+    """
+
+    name = "betting"
+    paired = True
+    anytime_valid = True
+    _function_name = "betting_test"
+
+    def __init__(self, mode: str = "bounded", alternative: Alternative = "two-sided") -> None:
+        super().__init__(alternative)
+        if mode not in ("bounded", "win_rate"):
+            raise ValueError(f"mode={mode!r} is not one of ('bounded', 'win_rate')")
+        self.mode = mode
+
+    def _options(self) -> dict[str, Any]:
+        return {"alternative": self.alternative, "mode": self.mode}
+
+    def __repr__(self) -> str:
+        return f"BettingTest(mode={self.mode!r}, alternative={self.alternative!r})"
+
+
 #: Short names used in experiment files.
 TESTS_BY_NAME: dict[str, type[StatisticalTest]] = {
     "welch": WelchTTest,
@@ -268,6 +341,8 @@ TESTS_BY_NAME: dict[str, type[StatisticalTest]] = {
     "mann_whitney": MannWhitneyU,
     "wilcoxon": WilcoxonSignedRank,
     "permutation": PermutationTest,
+    "sequential_t": SequentialTTest,
+    "betting": BettingTest,
 }
 
 

@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from crystallize.stats._betting import betting_eprocess
+    from crystallize.stats._betting import betting_eprocess, betting_test
     from crystallize.stats._bootstrap import bootstrap_ci
     from crystallize.stats._effect_size import (
         cohens_dz,
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         SequentialPlan,
         anytime_pvalues,
         sequential_plan,
+        sequential_ttest,
         t_confidence_sequence,
         t_eprocess,
     )
@@ -51,6 +52,7 @@ _HOMES: dict[str, str] = {
     "adjust_pvalues": "_multitest",
     "anytime_pvalues": "_sequential",
     "betting_eprocess": "_betting",
+    "betting_test": "_betting",
     "bootstrap_ci": "_bootstrap",
     "cohens_dz": "_effect_size",
     "hedges_g": "_effect_size",
@@ -61,6 +63,7 @@ _HOMES: dict[str, str] = {
     "permutation_test": "_permutation",
     "rank_biserial": "_effect_size",
     "sequential_plan": "_sequential",
+    "sequential_ttest": "_sequential",
     "t_confidence_sequence": "_sequential",
     "t_eprocess": "_sequential",
     "relative_difference": "_effect_size",
@@ -99,6 +102,7 @@ __all__ = [
     "adjust_pvalues",
     "anytime_pvalues",
     "betting_eprocess",
+    "betting_test",
     "bootstrap_ci",
     "cohens_dz",
     "hedges_g",
@@ -113,6 +117,7 @@ __all__ = [
     "relative_tost",
     "required_replicates",
     "sequential_plan",
+    "sequential_ttest",
     "student_ttest",
     "t_confidence_sequence",
     "t_eprocess",

@@ -30,9 +30,10 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from crystallize.stats._validation import FloatArray, check_alternative
+from crystallize.stats._result import TestResult, two_sample_result
+from crystallize.stats._validation import FloatArray, check_alternative, check_two_samples
 
-__all__ = ["BETTING_MODES", "betting_eprocess"]
+__all__ = ["BETTING_MODES", "betting_eprocess", "betting_test"]
 
 #: Allowed values of ``mode``.
 BETTING_MODES: tuple[str, ...] = ("bounded", "win_rate")
@@ -100,3 +101,53 @@ def betting_eprocess(
         up, down = _log_wealth(x, 1.0, alpha / 2), _log_wealth(x, -1.0, alpha / 2)
         return np.logaddexp(up, down) - math.log(2.0)
     return _log_wealth(x, 1.0 if alt == "greater" else -1.0, alpha)
+
+
+def betting_test(
+    baseline: ArrayLike,
+    treatment: ArrayLike,
+    *,
+    mode: str = "bounded",
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+) -> TestResult:
+    """The betting test on replicate-aligned samples, as one answer.
+
+    The p-value is the anytime-valid one after the last replicate
+    (``min(1, 1 / max wealth)``), ``statistic`` the final ``ln E``. In bounded mode
+    the estimate is the mean difference and the effect size Cohen's d_z; in
+    win-rate mode the estimate is the share of replicates won minus the share lost,
+    which is also the effect size. There is no interval (``ci`` is ``None``).
+
+    Args:
+        baseline: baseline samples, replicate order (at least 2 pairs).
+        treatment: treatment samples, same replicates and order.
+        mode: ``"bounded"`` or ``"win_rate"``.
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+        confidence_level: unused (the test gives no interval); accepted for a uniform call.
+
+    Returns:
+        A :class:`TestResult` with ``n_pairs`` set.
+
+    Examples:
+        >>> r = betting_test([0.5] * 6, [0.9, 0.7, 1.0, 0.6, 1.0, 0.8])
+        >>> round(r.p_value, 3), r.estimand
+        (0.71, 'mean_difference')
+    """
+    from crystallize.stats._effect_size import cohens_dz  # noqa: PLC0415
+    from crystallize.stats._sequential import anytime_pvalues  # noqa: PLC0415
+
+    del confidence_level
+    b, t = check_two_samples(baseline, treatment, paired=True)
+    d = t - b
+    log_e = betting_eprocess(d, mode=mode, alternative=alternative)
+    p = float(anytime_pvalues(log_e)[-1])
+    if mode == "win_rate":
+        margin = float(np.mean(np.sign(d)))
+        effect, name, estimate, estimand = margin, "win_margin", margin, "win_margin"
+    else:
+        effect, name, estimate, estimand = cohens_dz(b, t), "cohens_dz", float(np.mean(d)), "mean_difference"
+    notes = [f"anytime-valid betting test ({mode.replace('_', ' ')}): e-value "
+             f"{math.exp(min(float(log_e[-1]), 700.0)):.3g} after {d.size} replicates; no interval"]
+    return two_sample_result("betting", float(log_e[-1]), p, alternative, b, t, paired=True, effect_size=effect,
+                             effect_size_name=name, ci=None, notes=notes, estimate=estimate, estimand=estimand)

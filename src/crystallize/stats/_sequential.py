@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -34,11 +35,15 @@ from scipy import stats as sps
 
 from crystallize.stats._validation import FloatArray, RngLike, check_alternative, normalise_rng
 
+if TYPE_CHECKING:
+    from crystallize.stats._result import TestResult
+
 __all__ = [
     "SequentialPlan",
     "anytime_pvalues",
     "prior_scale_for",
     "sequential_plan",
+    "sequential_ttest",
     "t_confidence_sequence",
     "t_eprocess",
 ]
@@ -318,3 +323,55 @@ def sequential_plan(
         horizon *= 4
     capped = np.minimum(stops, budget)
     return SequentialPlan(fixed, budget, float(capped.mean()), float(np.median(capped)), float(power))
+
+
+def sequential_ttest(
+    baseline: ArrayLike,
+    treatment: ArrayLike,
+    *,
+    alternative: str = "two-sided",
+    confidence_level: float = 0.95,
+    prior_scale: float = DEFAULT_PRIOR_SCALE,
+) -> TestResult:
+    """The sequential paired t-test on replicate-aligned samples, as one answer.
+
+    The p-value is the anytime-valid one after the last replicate (valid however
+    often the data were looked at before), ``statistic`` the final ``ln E``, ``ci``
+    the running confidence sequence for the mean difference at its last look
+    (``None`` while unbounded), ``estimate`` the mean difference and the effect
+    size Cohen's d_z.
+
+    Args:
+        baseline: baseline samples, replicate order (at least 2 pairs).
+        treatment: treatment samples, same replicates and order.
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+        confidence_level: level of the confidence sequence.
+        prior_scale: the e-process's prior scale on the standardised effect.
+
+    Returns:
+        A :class:`TestResult` with ``n_pairs`` set.
+
+    Examples:
+        >>> r = sequential_ttest([0.0] * 10, [0.3, 0.1, 0.5, 0.4, 0.2, 0.35, 0.25, 0.3, 0.45, 0.2])
+        >>> round(r.p_value, 4), round(r.statistic, 3)
+        (0.0144, 4.244)
+    """
+    from crystallize.stats._effect_size import cohens_dz  # noqa: PLC0415
+    from crystallize.stats._result import ConfidenceInterval, two_sample_result  # noqa: PLC0415
+    from crystallize.stats._validation import check_confidence_level, check_two_samples  # noqa: PLC0415
+
+    b, t = check_two_samples(baseline, treatment, paired=True)
+    level = check_confidence_level(confidence_level)
+    d = t - b
+    log_e = t_eprocess(d, alternative=alternative, prior_scale=prior_scale)
+    p = float(anytime_pvalues(log_e)[-1])
+    low, high = t_confidence_sequence(d, alpha=1 - level, prior_scale=prior_scale)
+    ci = ConfidenceInterval(float(low[-1]), float(high[-1]), level) if np.isfinite([low[-1], high[-1]]).all() \
+        else None
+    notes = [f"anytime-valid: e-value {math.exp(min(float(log_e[-1]), 700.0)):.3g} after {d.size} replicates "
+             f"(prior scale {prior_scale:g})"]
+    if ci is None:
+        notes.append(f"the {level:.4g} confidence sequence is still unbounded after {d.size} replicates")
+    return two_sample_result("sequential_t", float(log_e[-1]), p, alternative, b, t, paired=True,
+                             effect_size=cohens_dz(b, t), effect_size_name="cohens_dz", ci=ci, notes=notes,
+                             estimate=float(np.mean(d)))
