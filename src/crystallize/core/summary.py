@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crystallize.core.record import is_number
+from crystallize.core.safe_text import plain, printable
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
@@ -50,12 +51,12 @@ def _samples_table(result: Result) -> Table:
     table = Table(title="Samples: mean ± sd", title_justify="left", show_lines=False)
     table.add_column("condition", style="bold")
     for metric in metrics:
-        table.add_column(metric, justify="right")
+        table.add_column(plain(metric), justify="right")
     table.add_column("failed", justify="right")
     for condition in result.conditions:
         values = result.metrics.get(condition, {})
         failed = sum(1 for e in result.errors.values() if e.condition == condition)
-        table.add_row(condition, *(_mean_sd(values.get(m, [])) for m in metrics),
+        table.add_row(plain(condition), *(_mean_sd(values.get(m, [])) for m in metrics),
                       Text(str(failed), style="red" if failed else "dim"))
     return table
 
@@ -74,7 +75,8 @@ def _verdict_table(result: Result) -> Table:
             if v.effect_size is not None else "—"
         ci = f"[{format_number(v.ci[0], 3)}, {format_number(v.ci[1], 3)}]" if v.ci else "—"
         arrow = {"increase": "↑", "decrease": "↓", "equal": "≈", "no_worse": "≥"}.get(str(v.direction), "≠")
-        table.add_row(f"{v.hypothesis} {arrow}\n[dim]{v.test}[/dim]", v.treatment, diff, ci, effect,
+        table.add_row(Text.assemble(f"{printable(v.hypothesis)} {arrow}\n", (printable(v.test), "dim")),
+                      plain(v.treatment), diff, ci, effect,
                       format_number(v.p_value, 3), format_number(v.p_value_adjusted, 3),
                       Text(v.label, style=_STYLE.get(v.label, "")))
     return table
@@ -93,7 +95,7 @@ def _failure_groups(result: Result) -> list[str]:
         where = f" in step {step!r}" if step else ""
         reps = ", ".join(map(str, replicates[:8])) + (", ..." if len(replicates) > 8 else "")
         runs = f"replicate {reps}" if len(replicates) == 1 else f"{len(replicates)} runs, replicates {reps}"
-        lines.append(f"{condition} ({runs}){where}: {kind}: {message}")
+        lines.append(printable(f"{condition} ({runs}){where}: {kind}: {message}"))
     return lines
 
 
@@ -101,7 +103,7 @@ def render_summary(result: Result) -> RenderableType:
     """A Rich renderable of ``result``; computes nothing that is not on it."""
     prov = result.provenance
     header = Text.assemble(
-        ("Experiment ", "bold"), (result.name or "unnamed", "bold cyan"),
+        ("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan"),
         f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  "
         f"replicates {prov.get('replicates', '?')}  ·  seed {prov.get('master_seed', '?')}",
     )
@@ -112,7 +114,7 @@ def render_summary(result: Result) -> RenderableType:
     parts: list[RenderableType] = [header, _samples_table(result)]
     if result.hypotheses:
         parts.append(_verdict_table(result))
-        notes = [f"{v.hypothesis} / {v.treatment}: {n}" for v in result.hypotheses for n in v.notes]
+        notes = [printable(f"{v.hypothesis} / {v.treatment}: {n}") for v in result.hypotheses for n in v.notes]
         if notes:
             parts.append(Text("\n".join(f"note: {n}" for n in notes[:12]), style="dim"))
     if result.errors:
