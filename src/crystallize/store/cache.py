@@ -199,6 +199,7 @@ class FileStepCache:
     # -- entries ---------------------------------------------------------------
     def _read(self, key: str) -> tuple[Any, ...] | None:
         path = self._path(key, ".entry")
+        self._check(path.parent)
         try:
             with open(path, "rb") as handle:
                 check_private(path, "step cache entry")
