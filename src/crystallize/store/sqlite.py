@@ -30,21 +30,21 @@ from typing import Any
 
 from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
-from crystallize.stats.warnings import warn
 from crystallize.store.artifacts import ArtifactFactory
 from crystallize.store.cache import FileStepCache
-from crystallize.store.errors import (
-    DefinitionChangedError,
-    OptionalStoppingWarning,
-    StoreError,
-    StoreWriteError,
-)
+from crystallize.store.errors import DefinitionChangedError, StoreError, StoreWriteError
 from crystallize.store.lease import Heartbeat, Lease
-from crystallize.store.permissions import check_private, make_private_dirs
-from crystallize.store.resume import adopt_seed, describe_changes, latest_by_fingerprint, latest_by_name
+from crystallize.store.database import StoreDatabase
+from crystallize.store.resume import (
+    adopt_seed,
+    describe_changes,
+    latest_by_fingerprint,
+    latest_by_name,
+    warn_if_grown,
+)
 from crystallize.store.run_ids import new_run_id
 from crystallize.store.rows import RUN_COLUMNS, UPSERT_RUN, dumps, record_from_row, run_row, verdict_row
-from crystallize.store.schema import connect, locate, store_error, transaction
+from crystallize.store.schema import locate
 
 __all__ = ["SQLiteStore", "new_run_id"]
 
@@ -75,15 +75,13 @@ class SQLiteStore:
     def __init__(self, path: str | os.PathLike[str] = ".crystallize", *, batch_size: int = 256,
                  flush_interval: float = 0.5) -> None:
         self.root, self.db_path = locate(path)
-        self._check_permissions()
+        self._db = StoreDatabase(self.root, self.db_path)
         self.batch_size = max(1, int(batch_size))
         self.flush_interval = float(flush_interval)
         self._cache = FileStepCache(str(self.root / "cache"))
-        self._conn: sqlite3.Connection | None = None
-        self._file: tuple[int, int] | None = None  # (device, inode) of the database when opened
         self._run_id: str | None = None
         self._buffer: list[tuple[Any, ...]] = []
-        self._lock = threading.RLock()
+        self._lock = self._db.lock
         self._timer: threading.Timer | None = None
         self._last_flush = time.monotonic()
         self._lease = Lease(self.db_path)
@@ -101,59 +99,10 @@ class SQLiteStore:
         """The experiment run being recorded (after :meth:`begin`)."""
         return self._run_id
 
-    def _check_permissions(self) -> None:
-        check_private(self.root, "store folder")
-        check_private(self.root / "cache", "step cache folder")
-        check_private(self.root / "artifacts", "artifacts folder")
-        check_private(self.db_path, "store database")
-
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            try:
-                make_private_dirs(self.root)
-            except OSError as exc:
-                raise StoreWriteError(str(self.db_path), f"cannot create the store folder: {exc}") from exc
-            self._check_permissions()
-            self._conn = connect(self.db_path, create=True)
-            info = os.stat(self.db_path)
-            self._file = (info.st_dev, info.st_ino)
-        return self._conn
-
-    def _check_file(self) -> None:
-        """Refuse to write once the database file was deleted or replaced (the
-        connection would go on writing into the unlinked file)."""
-        if self._file is None:
-            return
-        try:
-            info = os.stat(self.db_path)
-        except FileNotFoundError:
-            what = "deleted"
-        else:
-            if (info.st_dev, info.st_ino) == self._file:
-                return
-            what = "replaced by another file"
-        raise StoreWriteError(str(self.db_path), f"the database file was {what} while the experiment was running, "
-                                                 "so the runs recorded in it so far are gone with it",
-                              run_id=self._run_id)
-
-    def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        with self._lock:
-            conn = self._connect()
-            self._check_file()
-            return transaction(conn, self.db_path, fn)
-
-    def _read(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
-        with self._lock:
-            conn = self._connect()
-            try:
-                return fn(conn)
-            except sqlite3.Error as exc:
-                raise store_error(self.db_path, exc, self._run_id) from exc
-
     # -- the RunStore protocol -------------------------------------------------
     def resume_seed(self, experiment: Any) -> int | None:
         """The seed to adopt for a resumed experiment whose seed was drawn at random."""
-        return self._read(lambda conn: adopt_seed(conn, experiment))  # type: ignore[no-any-return]
+        return self._db.read(lambda conn: adopt_seed(conn, experiment))  # type: ignore[no-any-return]
 
     def begin(
         self, info: Mapping[str, Any], planned: Sequence[RunSpec], *, resume: bool
@@ -180,10 +129,10 @@ class SQLiteStore:
         self._last_flush = time.monotonic()
         with self._lock:
             if resume:
-                earlier = self._read(lambda conn: latest_by_fingerprint(conn, fingerprint, experiment.name))
+                earlier = self._db.read(lambda conn: latest_by_fingerprint(conn, fingerprint, experiment.name))
                 if earlier is not None:
                     return self._continue(earlier.id, experiment.name, planned, replicates, conditions, provenance)
-                changed = self._read(lambda conn: latest_by_name(conn, experiment.name))
+                changed = self._db.read(lambda conn: latest_by_name(conn, experiment.name))
                 if changed is not None:
                     raise DefinitionChangedError(
                         experiment.name, changed.id,
@@ -208,7 +157,7 @@ class SQLiteStore:
                     except sqlite3.IntegrityError:  # pragma: no cover - a 48-bit collision
                         continue
 
-            self._run_id = self._write(insert)
+            self._run_id = self._db.run_id = self._db.write(insert)
             self._heartbeat = Heartbeat(self._beat)
         log.info("recording experiment run %s of %r in %s", self._run_id, experiment.name, self.db_path)
         return self._run_id, []
@@ -225,15 +174,10 @@ class SQLiteStore:
                          (replicates, dumps(conditions), dumps(provenance), run_id))
             return int(before), int(verdicts)
 
-        before, verdicts = self._write(reopen)
-        self._run_id = run_id
+        before, verdicts = self._db.write(reopen)
+        self._run_id = self._db.run_id = run_id
         self._heartbeat = Heartbeat(self._beat)
-        if verdicts and replicates > before:
-            warn(f"experiment run {run_id} of {name!r} already had verdicts at {before} replicates; growing it to "
-                 f"{replicates} after looking at them, and stopping once a verdict is accepted, is optional "
-                 "stopping: it inflates the false-positive rate (5% becomes about 16.5% with 6 looks). Fix the "
-                 "replicate count before looking, or start a new experiment run (sequential experiments, which "
-                 "allow looking along the way, are planned)", OptionalStoppingWarning)
+        warn_if_grown(run_id, name, before, replicates, verdicts)
         wanted = {(s.condition, s.replicate) for s in planned}
 
         def load(conn: sqlite3.Connection) -> list[RunRecord]:
@@ -242,7 +186,7 @@ class SQLiteStore:
             return [r for r in (record_from_row(row, str(self.db_path), run_id) for row in cursor)
                     if (r.condition, r.replicate) in wanted]
 
-        done: list[RunRecord] = self._read(load)
+        done: list[RunRecord] = self._db.read(load)
         log.info("resuming experiment run %s: %d of %d runs already done", run_id, len(done), len(planned))
         return run_id, done
 
@@ -252,8 +196,8 @@ class SQLiteStore:
         if run_id is None:
             return
         with self._lock:
-            if self._conn is not None:
-                self._write(lambda conn: self._lease.beat(conn, run_id))
+            if self._db.is_open:
+                self._db.write(lambda conn: self._lease.beat(conn, run_id))
 
     def on_run_complete(self, record: RunRecord) -> None:
         """Buffer ``record``; commit the buffer when it is full or old enough, or
@@ -319,7 +263,7 @@ class SQLiteStore:
                 self._lease.beat(conn, run_id)
 
         try:
-            self._write(commit)
+            self._db.write(commit)
         except BaseException:
             self._buffer = rows + self._buffer
             raise
@@ -360,7 +304,7 @@ class SQLiteStore:
             self._stop_heartbeat()
             try:
                 self._flush()
-                self._write(close_run)
+                self._db.write(close_run)
             except StoreError as exc:
                 self._reported = True
                 unsaved = f"{len(self._buffer)} runs could not be recorded: " if self._buffer else ""
@@ -399,7 +343,7 @@ class SQLiteStore:
                 self._timer = None
             self._stop_heartbeat()
             try:
-                if self._conn is not None:
+                if self._db.is_open:
                     self._flush()
             except StoreError as exc:
                 if self._reported or sys.exc_info()[1] is not None:
@@ -413,16 +357,15 @@ class SQLiteStore:
 
     def _release(self) -> None:
         """Give up the lease if still held, and close the connection."""
-        if self._conn is None:
+        if not self._db.is_open:
             return
         run_id = self._run_id
         if run_id is not None:
             try:
-                self._write(lambda conn: self._lease.release(conn, run_id))
+                self._db.write(lambda conn: self._lease.release(conn, run_id))
             except StoreError:
                 pass  # a lease that stays behind goes stale: its process is gone
-        self._conn.close()
-        self._conn = None
+        self._db.close()
 
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError(f"{self!r} holds a database connection and cannot be pickled; "
