@@ -126,12 +126,22 @@ class RunArtifacts:
     """
 
     def __init__(self, root: str, run_id: str, condition: str, replicate: int, database: str = "") -> None:
-        self.root = Path(root)
-        self.database = Path(database) if database else self.root / DB_NAME
+        self._root = root  # paths are made when first used: most runs save nothing
+        self._database = database
         self.run_id = run_id
         self.condition = condition
         self.replicate = replicate
         self.saved: list[str] = []
+
+    @property
+    def root(self) -> Path:
+        """The store folder."""
+        return Path(self._root)
+
+    @property
+    def database(self) -> Path:
+        """The store's database file, where run ids are looked up."""
+        return Path(self._database) if self._database else self.root / DB_NAME
 
     @property
     def folder(self) -> Path:

@@ -9,6 +9,7 @@ SQLite client.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,9 +49,16 @@ def _step(step: Any) -> Any:
 
 def _step_record(data: Any) -> Any:
     try:
+        data["name"] = sys.intern(data["name"])  # one copy of each name and hash for every loaded record
+        data["step_hash"] = sys.intern(data["step_hash"])
         return StepRecord(**data)
-    except TypeError:  # written by another version: keep the mapping
+    except (TypeError, KeyError):  # written by another version: keep the mapping
         return data
+
+
+def _interned(mapping: Any) -> Any:
+    """``mapping`` with its keys interned: a store of many runs repeats the same few names."""
+    return {sys.intern(k): v for k, v in mapping.items()} if type(mapping) is dict else mapping
 
 
 def run_row(run_id: str, record: RunRecord) -> tuple[Any, ...]:
@@ -100,9 +108,10 @@ def record_from_row(row: Sequence[Any], source: str = "", experiment_run: str = 
     where = f"experiment run {experiment_run}, run {condition}/{replicate}"
     try:
         return RunRecord(
-            condition, int(replicate), int(seed), status, loads_cell(metrics, source, where, "metrics"),
+            sys.intern(condition), int(replicate), int(seed), sys.intern(status),
+            _interned(loads_cell(metrics, source, where, "metrics")),
             RunError(**loads_cell(error, source, where, "error")) if error else None, float(duration),
-            float(started), host, loads_cell(params, source, where, "params"),
+            float(started), sys.intern(host), _interned(loads_cell(params, source, where, "params")),
             tuple(_step_record(s) for s in loads_cell(steps, source, where, "steps")),
             tuple(loads_cell(artifacts, source, where, "artifacts")) if artifacts else (),
         )

@@ -32,9 +32,9 @@ from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
 from crystallize.store.artifacts import ArtifactFactory
 from crystallize.store.cache import FileStepCache
+from crystallize.store.database import StoreDatabase
 from crystallize.store.errors import DefinitionChangedError, StoreError, StoreWriteError
 from crystallize.store.lease import Heartbeat, Lease
-from crystallize.store.database import StoreDatabase
 from crystallize.store.resume import (
     adopt_seed,
     describe_changes,
@@ -42,8 +42,8 @@ from crystallize.store.resume import (
     latest_by_name,
     warn_if_grown,
 )
-from crystallize.store.run_ids import new_run_id
 from crystallize.store.rows import RUN_COLUMNS, UPSERT_RUN, dumps, record_from_row, run_row, verdict_row
+from crystallize.store.run_ids import new_run_id
 from crystallize.store.schema import locate
 
 __all__ = ["SQLiteStore", "new_run_id"]
