@@ -119,15 +119,15 @@ def _damage(data: bytes) -> str | None:
 def check_wal(db_path: Path) -> str | None:
     """Describe the damage in ``db_path``'s write-ahead log, or return ``None``.
 
-    A log that changes while it is read (another process writing) is read
-    again, so only damage that stays is reported.
+    Damage is reported only when two reads, a moment apart, of an unchanged
+    file find the same problem: a log that another process is writing (or
+    restarting) can look torn while it is read.
     """
     wal = Path(f"{db_path}-wal")
-    problem = None
-    for _ in range(3):
+    seen: tuple[str, int, int] | None = None
+    for _ in range(5):
         try:
-            before = os.stat(wal)
-            if before.st_size <= _HEADER.size:
+            if os.stat(wal).st_size <= _HEADER.size:
                 return None
             data = wal.read_bytes()
             after = os.stat(wal)
@@ -136,7 +136,9 @@ def check_wal(db_path: Path) -> str | None:
         problem = _damage(data)
         if problem is None:
             return None
-        if (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns) and len(data) == after.st_size:
+        now = (problem, after.st_size, after.st_mtime_ns)
+        if now == seen and len(data) == after.st_size:
             return problem
+        seen = now
         time.sleep(0.1)
-    return problem
+    return None
