@@ -21,7 +21,6 @@ figures out).
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +39,8 @@ try:
 except ImportError:  # running from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from crystallize import DataSource, Experiment, Hypothesis, PipelineStep, Treatment, WelchTTest
+
+from bench_execution import peak_mb  # this folder: the same measure of peak memory
 
 from crystallize.core.context import FrozenContext
 from crystallize.core.pipeline import Pipeline
@@ -140,17 +141,6 @@ class Draw(DataSource):
 class Measure(PipelineStep):
     def __call__(self, data, ctx):
         return {"value": data + ctx.get("shift", 0.0)}
-
-
-def peak_mb() -> float:
-    """Peak resident memory of this process: ``VmHWM`` on Linux, else ``ru_maxrss``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def scale_child(mode: str, store: str) -> None:

@@ -11,20 +11,10 @@ from pathlib import Path
 import pytest
 
 import crystallize.store
-from crystallize import CrystallizeError, Experiment, PipelineStep
+from crystallize import Experiment, PipelineStep
 from crystallize.store import RunIdError
 
-from ..store.conftest import LoggedSource, log_dir, store_path  # noqa: F401 - fixtures
-
-
-class Planted:
-    """A pickle left outside the store: loading it leaves a file behind (it would run any code)."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (Path.touch, (Path(self.marker),))
+from ..store.conftest import LoggedSource, Planted, log_dir, store_path  # noqa: F401 - fixtures
 
 
 class LoadFrom(PipelineStep):

@@ -13,19 +13,9 @@ import pytest
 from crystallize import Experiment, PipelineStep, Treatment
 from crystallize.store import InsecureStoreError, SQLiteStore
 
-from ..store.conftest import LoggedSource, log_dir, make, store_path  # noqa: F401 - fixtures
+from ..store.conftest import LoggedSource, Planted, log_dir, make, store_path  # noqa: F401 - fixtures
 
 root_only = pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="chown needs root")
-
-
-class Planted:
-    """A pickle another user plants: loading it leaves a file behind (it would run any code)."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (Path.touch, (Path(self.marker),))
 
 
 class Cached(PipelineStep):

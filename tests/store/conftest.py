@@ -43,6 +43,17 @@ class Shift(PipelineStep):
         return {"score": data + self.amount + ctx.get("shift", 0.0)}
 
 
+class Planted:
+    """A pickle someone else leaves where the store would load it: loading it creates
+    ``marker`` (it could run any code)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
 def executions(log_dir: Path) -> dict[tuple[str, int], int]:
     """How often each (condition, replicate) executed, from the files in ``log_dir``."""
     counts: dict[tuple[str, int], int] = {}

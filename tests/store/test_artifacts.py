@@ -13,7 +13,7 @@ from crystallize.core.plan import RunSpec
 from crystallize.store import ArtifactFactory, ArtifactNotFoundError, RunIdError
 from crystallize.store import open as open_store
 
-from .conftest import LoggedSource
+from .conftest import LoggedSource, Planted
 
 
 class SaveThings(PipelineStep):
@@ -117,16 +117,6 @@ def test_without_a_store_saving_an_artifact_fails_the_run_with_advice(log_dir, s
     assert "this run has no store" in result.errors["baseline/0"].message
 
 
-class _Planted:
-    """A pickle left outside the store: loading it leaves a file behind."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (Path.touch, (Path(self.marker),))
-
-
 class _LoadNamed(PipelineStep):
     def __init__(self, run_id: str, artifact: str) -> None:
         self.run_id = run_id
@@ -143,7 +133,7 @@ def test_the_reader_refuses_a_run_id_that_climbs_out_of_the_store(store_path, lo
     _run_saving(store_path, log_dir, source_file)
     folder = tmp_path / "elsewhere" / "baseline" / "0"
     folder.mkdir(parents=True)
-    (folder / "weights").write_bytes(pickle.dumps(_Planted(tmp_path / "pwned")))
+    (folder / "weights").write_bytes(pickle.dumps(Planted(tmp_path / "pwned")))
     (folder / ".index.json").write_text(json.dumps({"weights": "pickle"}))
     with pytest.raises(RunIdError):
         open_store(store_path).load_artifact("../../elsewhere", "baseline", 0, "weights")
