@@ -9,6 +9,7 @@ holds the lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -174,7 +175,8 @@ def transaction(conn: sqlite3.Connection, path: Path, fn: Callable[[sqlite3.Conn
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
+                    conn.execute("ROLLBACK")
             raise
         return value
 
