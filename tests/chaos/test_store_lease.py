@@ -51,7 +51,7 @@ def _lease(store_path: Path, host: str, pid: int, age: float) -> None:
 def test_a_live_lease_from_another_host_is_respected_until_its_heartbeat_stops(store_path, log_dir):
     make(log_dir, replicates=2).run(store=store_path, progress=False)
     _lease(store_path, "another-host", 4242, age=5.0)
-    with pytest.raises(ExperimentRunBusyError, match=r"pid 4242 on another-host, last heartbeat 5 s ago"):
+    with pytest.raises(ExperimentRunBusyError, match=r"pid 4242 on another-host, last heartbeat \d+ s ago"):
         make(log_dir, replicates=2).run(store=store_path, progress=False, resume=True)
     _lease(store_path, "another-host", 4242, age=3600.0)
     resumed = make(log_dir, replicates=2).run(store=store_path, progress=False, resume=True)
