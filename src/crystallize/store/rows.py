@@ -108,7 +108,7 @@ def record_from_row(row: Sequence[Any], source: str = "", experiment_run: str = 
     where = f"experiment run {experiment_run}, run {condition}/{replicate}"
     try:
         return RunRecord(
-            sys.intern(condition), int(replicate), int(seed), sys.intern(status),
+            sys.intern(condition), int(replicate), int(seed), status,
             _interned(loads_cell(metrics, source, where, "metrics")),
             RunError(**loads_cell(error, source, where, "error")) if error else None, float(duration),
             float(started), sys.intern(host), _interned(loads_cell(params, source, where, "params")),
