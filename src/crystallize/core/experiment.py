@@ -176,7 +176,13 @@ class Experiment:
         return plan_runs(self.seed, self.conditions, self.replicates)
 
     def definition(self) -> dict[str, Any]:
-        """What is compared, as JSON-ready data (no environment, no replicate count)."""
+        """What is compared, as JSON-ready data (no environment, no replicate count).
+
+        Each part's identity is computed from its current state (an attribute
+        may have changed since an earlier run), and runs use that identity.
+        """
+        for part in (self.datasource, *self.pipeline.steps):
+            part.refresh_identity()
         return {
             "name": self.name,
             "seed": self.seed,
