@@ -134,3 +134,27 @@ def test_a_store_deleted_or_replaced_mid_run_fails_loudly_keeping_the_result(sto
         _experiment(40, Sabotage(10, action, str(store_path))).run(store=store_path, progress=False)
     _assert_kept(caught.value, store_path / "store.db", 80)
     assert f"the database file was {said} while the experiment was running" in str(caught.value)
+
+
+def test_the_command_saves_the_result_when_the_store_fails(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from crystallize import Result
+
+    (tmp_path / "exp.py").write_text(
+        "from pathlib import Path\n"
+        "from crystallize import Experiment, data_source, pipeline_step\n"
+        "@data_source\ndef source(ctx):\n    return 1\n"
+        "@pipeline_step\ndef sabotage(data, ctx):\n"
+        "    if ctx['replicate'] == 5:\n        (Path(__file__).parent / 'store' / 'store.db').unlink()\n"
+        "    return {'x': float(ctx['replicate'])}\n"
+        "experiment = Experiment(source(), [sabotage()], replicates=20, seed=1, name='doomed')\n")
+    command = Path(sys.executable).parent / "crystallize"
+    done = subprocess.run([str(command), "--store", "store", "run", "exp.py:experiment", "--no-progress"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "was deleted" in done.stderr and "the result (every run) was saved to" in done.stderr
+    saved = list(tmp_path.glob("doomed-result-*.json"))
+    assert len(saved) == 1 and len(Result.from_json(saved[0]).records) == 20

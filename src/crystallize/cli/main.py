@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ import click
 
 from crystallize.cli import stored
 from crystallize.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, make_console, report_error
+from crystallize.core.result import Result
 from crystallize.core.safe_text import printable
 
 __all__ = ["cli", "main"]
@@ -72,8 +74,17 @@ def run(state: _State, target: str, replicates: int | None, seed: int | None, ba
     from crystallize.cli.target import load_target, with_overrides  # noqa: PLC0415
 
     experiment = with_overrides(load_target(target), replicates=replicates, seed=seed)
-    result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
-                            progress=False if no_progress else None)
+    try:
+        result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
+                                progress=False if no_progress else None)
+    except Exception as exc:
+        rescued = getattr(exc, "result", None)
+        if isinstance(rescued, Result):  # the store failed, or the analysis: the runs survive in a file
+            stored.print_summary(rescued)
+            path = rescue_result(rescued, experiment.name)
+            saved = f"the result (every run) was saved to {path}" if path else "the result could not be saved anywhere"
+            raise CliError(f"{exc}; {saved}", EXIT_FAILED) from exc
+        raise
     stored.print_summary(result)
     if result.run_id:
         click.echo(f"run id: {result.run_id}")
@@ -81,6 +92,22 @@ def run(state: _State, target: str, replicates: int | None, seed: int | None, ba
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     if result.records and not any(r.ok for r in result.records):
         raise CliError("every run failed; see the failures above", EXIT_FAILED)
+
+
+def rescue_result(result: Result, name: str) -> Path | None:
+    """Write ``result`` as JSON to the current folder, or else the temporary one; return the path."""
+    import tempfile  # noqa: PLC0415
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60] or "experiment"
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        path = folder / f"{safe}-result-{stamp}.json"
+        try:
+            result.to_json(path)
+        except OSError:
+            continue
+        return path
+    return None
 
 
 @cli.command(name="list")
