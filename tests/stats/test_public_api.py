@@ -15,9 +15,10 @@ import crystallize.stats as cs
 EXPECTED = {
     "ALTERNATIVES", "Alternative", "ConfidenceInterval", "DegenerateDataWarning",
     "InsufficientDataWarning", "TestResult", "adjust_pvalues", "bootstrap_ci", "cohens_dz",
-    "hedges_g", "mann_whitney_u", "mean_difference", "noninferiority", "paired_ttest",
+    "hedges_g", "mann_whitney_u", "mean_difference", "noninferiority", "noninferiority_power", "paired_ttest",
     "permutation_test", "rank_biserial", "relative_difference", "relative_noninferiority", "relative_tost", "required_replicates",
-    "student_ttest", "tost", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
+    "required_replicates_noninferiority", "required_replicates_tost", "student_ttest", "tost", "tost_power",
+    "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
 }
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(cs.__path__, "crystallize.stats."))

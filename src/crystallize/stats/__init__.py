@@ -19,7 +19,14 @@ from crystallize.stats._equivalence import noninferiority, tost
 from crystallize.stats._multitest import adjust_pvalues
 from crystallize.stats._permutation import permutation_test
 from crystallize.stats._ratio import relative_noninferiority, relative_tost
-from crystallize.stats._power import required_replicates, ttest_power
+from crystallize.stats._power import (
+    noninferiority_power,
+    required_replicates,
+    required_replicates_noninferiority,
+    required_replicates_tost,
+    tost_power,
+    ttest_power,
+)
 from crystallize.stats._rank import mann_whitney_u, wilcoxon_signed_rank
 from crystallize.stats._result import ConfidenceInterval, TestResult
 from crystallize.stats._ttests import paired_ttest, student_ttest, welch_ttest
@@ -40,6 +47,7 @@ __all__ = [
     "mann_whitney_u",
     "mean_difference",
     "noninferiority",
+    "noninferiority_power",
     "paired_ttest",
     "permutation_test",
     "rank_biserial",
@@ -47,8 +55,11 @@ __all__ = [
     "relative_noninferiority",
     "relative_tost",
     "required_replicates",
+    "required_replicates_noninferiority",
+    "required_replicates_tost",
     "student_ttest",
     "tost",
+    "tost_power",
     "ttest_power",
     "welch_ttest",
     "wilcoxon_signed_rank",
