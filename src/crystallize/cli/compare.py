@@ -11,6 +11,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from crystallize.core.safe_text import plain, printable
 from crystallize.core.summary import format_number
 from crystallize.report.numbers import numeric
 
@@ -152,15 +153,15 @@ def _short(value: str, limit: int = 48) -> str:
 def render_comparison(a: Result, b: Result) -> RenderableType:
     """Rich tables: what differs, how the metrics moved, how the verdicts changed."""
     ida, idb = (a.run_id or "A")[:12], (b.run_id or "B")[:12]
-    parts: list[RenderableType] = [Text.assemble(("Comparing ", "bold"), (f"A {ida} ({a.name})", "cyan"),
-                                                 " with ", (f"B {idb} ({b.name})", "magenta"))]
+    parts: list[RenderableType] = [Text.assemble(("Comparing ", "bold"), (printable(f"A {ida} ({a.name})"), "cyan"),
+                                                 " with ", (printable(f"B {idb} ({b.name})"), "magenta"))]
     diffs = differences(a, b)
     if diffs:
         table = Table(title="What differs", title_justify="left")
         for name in ("section", "key", "A", "B"):
             table.add_column(name)
         for d in sorted(diffs, key=lambda d: ("definition", "code", "seeds", "environment").index(d.section)):
-            table.add_row(*(Text(v) for v in (d.section, d.key, _short(d.a), _short(d.b))))
+            table.add_row(*(plain(v) for v in (d.section, d.key, _short(d.a), _short(d.b))))
         parts.append(table)
     else:
         parts.append(Text("Definition, code fingerprints, seeds and environment are identical."))
@@ -171,7 +172,7 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
     for m in metric_moves(a, b):
         rel = f"{m.relative:+.1%}" if m.relative is not None else _MISSING
         style = "" if not m.change else ("green" if m.change > 0 else "red")
-        moves.add_row(Text(m.condition), Text(m.metric), format_number(m.mean_a), format_number(m.mean_b),
+        moves.add_row(plain(m.condition), plain(m.metric), format_number(m.mean_a), format_number(m.mean_b),
                       Text(format_number(m.change) if m.change is None else f"{m.change:+.4g}", style=style), rel)
     parts.append(moves)
     changes = verdict_changes(a, b)
@@ -181,7 +182,7 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
             verdicts.add_column(name)
         for v in changes:
             flag = "" if v.verdict_a == v.verdict_b else "bold yellow"
-            verdicts.add_row(Text(v.hypothesis), Text(v.treatment), v.verdict_a, Text(v.verdict_b, style=flag),
+            verdicts.add_row(plain(v.hypothesis), plain(v.treatment), v.verdict_a, Text(v.verdict_b, style=flag),
                              format_number(v.p_a), format_number(v.p_b))
         parts.append(verdicts)
     return Group(*parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from crystallize.cli import stored
 from crystallize.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, make_console, report_error
+from crystallize.core.safe_text import printable
 
 __all__ = ["cli", "main"]
 
@@ -89,6 +91,9 @@ def list_runs(state: _State, name: str | None, limit: int) -> None:
     """List the experiment runs in the store, newest first."""
     with stored.opened(state.store) as store:
         rows = list(store.experiment_runs(name))
+        names = [] if rows or name is None else [e.name for e in store.experiments()]
+    if name is not None and not rows:
+        raise stored.no_run_named(name, names)
     stored.print_runs(rows[:limit], total=len(rows))
 
 
@@ -99,14 +104,17 @@ def list_runs(state: _State, name: str | None, limit: int) -> None:
 @pass_state
 def show(state: _State, run_id: str, errors: str | None) -> None:
     """Print the summary of stored run RUN_ID."""
-    result = stored.load(state.store, run_id)
+    result, info = stored.load_with_info(state.store, run_id)
+    if info.status == "running":  # recorded so far; not interrupted (or its process died unnoticed)
+        result = dataclasses.replace(result, interrupted=False)
+        stored.print_running(info)
     stored.print_summary(result)
     if errors:
         for key, error in result.errors.items():
             where = f" in step {error.step!r}" if error.step else ""
-            click.echo(f"{key}{where}: {error.type}: {error.message}")
+            click.echo(printable(f"{key}{where}: {error.type}: {error.message}"))
             if errors == "tracebacks" and error.traceback:
-                click.echo(error.traceback.rstrip() + "\n")
+                click.echo(printable(error.traceback.rstrip(), newlines=True) + "\n")
     click.echo(f"run id: {result.run_id}")
 
 

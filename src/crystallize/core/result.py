@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crystallize.core.analysis import aligned, by_condition, samples
 from crystallize.core.exceptions import suggest
+from crystallize.core.jsonable import standard_json
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.verdict import Verdict
 
@@ -233,8 +234,8 @@ class Result:
         )
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
-        """Serialise to JSON; also write it to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent, default=repr)
+        """Serialise to standard JSON (NaN and infinities as ``null``); also write it to ``path`` when given."""
+        text = standard_json(self.to_dict(), indent=indent)
         if path is not None:
             Path(path).write_text(text)
         return text

@@ -17,8 +17,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from crystallize import stats as _stats
-from crystallize.stats import TestResult
+from crystallize.stats._result import TestResult
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
@@ -27,9 +26,11 @@ __all__ = [
     "ALTERNATIVES",
     "TESTS_BY_NAME",
     "Alternative",
+    "BettingTest",
     "MannWhitneyU",
     "PairedTTest",
     "PermutationTest",
+    "SequentialTTest",
     "StatisticalTest",
     "StudentTTest",
     "WelchTTest",
@@ -55,6 +56,9 @@ class StatisticalTest(ABC):
     alternative: Alternative = "two-sided"
     paired: ClassVar[bool] = False
     min_samples: ClassVar[int] = 2
+    #: Whether the p-value stays valid however often the data are looked at
+    #: (required by sequential experiments).
+    anytime_valid: ClassVar[bool] = False
 
     def __init__(self, alternative: Alternative = "two-sided") -> None:
         if alternative not in ALTERNATIVES:
@@ -111,8 +115,15 @@ def _floor(arrangements: int, alternative: str) -> float:
 class _StatsTest(StatisticalTest):
     """A built-in test: ``compute`` calls :attr:`_function`, ``run`` gives its mapping."""
 
-    #: The pure function of :mod:`crystallize.stats` that does the numbers.
-    _function: ClassVar[Callable[..., TestResult]]
+    #: The name of the pure function of :mod:`crystallize.stats` that does the numbers
+    #: (looked up on first use, so defining tests does not import SciPy).
+    _function_name: ClassVar[str]
+
+    @property
+    def _function(self) -> Callable[..., TestResult]:
+        import crystallize.stats  # noqa: PLC0415
+
+        return getattr(crystallize.stats, type(self)._function_name)  # type: ignore[no-any-return]
 
     def _options(self) -> dict[str, Any]:
         """Keyword arguments passed to :attr:`_function` besides the samples and level."""
@@ -126,7 +137,7 @@ class _StatsTest(StatisticalTest):
         Raises:
             ValueError: for fewer than ``min_samples`` on a side or non-finite values.
         """
-        function = type(self)._function
+        function = self._function
         return function(baseline, treatment, confidence_level=confidence_level, **self._options())
 
     def run(
@@ -155,14 +166,14 @@ class WelchTTest(_StatsTest):
     """Welch's unequal-variance t-test on independent samples (two-sided by default)."""
 
     name = "welch_t"
-    _function = staticmethod(_stats.welch_ttest)
+    _function_name = "welch_ttest"
 
 
 class StudentTTest(_StatsTest):
     """Student's pooled-variance t-test on independent samples."""
 
     name = "student_t"
-    _function = staticmethod(_stats.student_ttest)
+    _function_name = "student_ttest"
 
 
 class PairedTTest(_StatsTest):
@@ -170,14 +181,14 @@ class PairedTTest(_StatsTest):
 
     name = "paired_t"
     paired = True
-    _function = staticmethod(_stats.paired_ttest)
+    _function_name = "paired_ttest"
 
 
 class MannWhitneyU(_StatsTest):
     """Mann-Whitney U rank test on independent samples."""
 
     name = "mann_whitney_u"
-    _function = staticmethod(_stats.mann_whitney_u)
+    _function_name = "mann_whitney_u"
 
     def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
         """Exact for small samples (the smaller at most 8): one split in ``comb(n_b + n_t, n_t)``."""
@@ -191,7 +202,7 @@ class WilcoxonSignedRank(_StatsTest):
 
     name = "wilcoxon_signed_rank"
     paired = True
-    _function = staticmethod(_stats.wilcoxon_signed_rank)
+    _function_name = "wilcoxon_signed_rank"
 
     def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
         """Exact up to 50 pairs: one sign pattern in ``2**n``."""
@@ -211,7 +222,7 @@ class PermutationTest(_StatsTest):
     """
 
     name = "permutation"
-    _function = staticmethod(_stats.permutation_test)
+    _function_name = "permutation_test"
 
     def __init__(
         self,
@@ -254,6 +265,74 @@ class PermutationTest(_StatsTest):
         )
 
 
+class SequentialTTest(_StatsTest):
+    """The sequential paired t-test: an anytime-valid p-value, however often you look.
+
+    On a fixed design its p-value is valid even if you looked at the data before
+    (unlike a t-test's); it is the test of sequential experiments. See
+    :func:`crystallize.stats.t_eprocess`.
+
+    Args:
+        prior_scale: scale of the normal prior on the standardised effect
+            (0.5 aims decisions near 30 replicates).
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+        expected_replicates: set the prior scale to aim decisions near this count instead.
+    """
+
+    name = "sequential_t"
+    paired = True
+    anytime_valid = True
+    _function_name = "sequential_ttest"
+
+    def __init__(self, prior_scale: float = 0.5, alternative: Alternative = "two-sided",
+                 expected_replicates: int | None = None) -> None:
+        super().__init__(alternative)
+        if expected_replicates is not None:
+            if isinstance(expected_replicates, bool) or not isinstance(expected_replicates, int) \
+                    or expected_replicates < 2:
+                raise ValueError(f"expected_replicates={expected_replicates!r} must be an integer >= 2")
+            from crystallize.stats._sequential import prior_scale_for  # noqa: PLC0415
+
+            prior_scale = prior_scale_for(expected_replicates)
+        if isinstance(prior_scale, bool) or not isinstance(prior_scale, (int, float)) or not prior_scale > 0:
+            raise ValueError(f"prior_scale={prior_scale!r} must be a positive number")
+        self.prior_scale = float(prior_scale)
+
+    def _options(self) -> dict[str, Any]:
+        return {"alternative": self.alternative, "prior_scale": self.prior_scale}
+
+    def __repr__(self) -> str:
+        return f"SequentialTTest(prior_scale={self.prior_scale!r}, alternative={self.alternative!r})"
+
+
+class BettingTest(_StatsTest):
+    """An anytime-valid test by betting, exact for any distribution.
+
+    Args:
+        mode: ``"bounded"`` for metrics in [0, 1] (tests the mean difference) or
+            ``"win_rate"`` (tests whether the treatment wins more replicates than it
+            loses; for metrics with catastrophic seeds).
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+    """
+
+    name = "betting"
+    paired = True
+    anytime_valid = True
+    _function_name = "betting_test"
+
+    def __init__(self, mode: str = "bounded", alternative: Alternative = "two-sided") -> None:
+        super().__init__(alternative)
+        if mode not in ("bounded", "win_rate"):
+            raise ValueError(f"mode={mode!r} is not one of ('bounded', 'win_rate')")
+        self.mode = mode
+
+    def _options(self) -> dict[str, Any]:
+        return {"alternative": self.alternative, "mode": self.mode}
+
+    def __repr__(self) -> str:
+        return f"BettingTest(mode={self.mode!r}, alternative={self.alternative!r})"
+
+
 #: Short names used in experiment files.
 TESTS_BY_NAME: dict[str, type[StatisticalTest]] = {
     "welch": WelchTTest,
@@ -262,6 +341,8 @@ TESTS_BY_NAME: dict[str, type[StatisticalTest]] = {
     "mann_whitney": MannWhitneyU,
     "wilcoxon": WilcoxonSignedRank,
     "permutation": PermutationTest,
+    "sequential_t": SequentialTTest,
+    "betting": BettingTest,
 }
 
 

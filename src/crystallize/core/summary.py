@@ -38,6 +38,7 @@ from crystallize.core.display import (
     mean_sd,
 )
 from crystallize.core.record import is_number
+from crystallize.core.safe_text import plain, printable
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
@@ -55,11 +56,6 @@ _STYLE = {"accepted": "bold green", "not accepted": "bold", "opposite direction"
 _ARROWS = {"increase": "↑", "decrease": "↓", "equal": "≈", "no_worse": "≥"}
 _SIDES = {"greater": "↑", "less": "↓"}
 _EFFECT_NAMES = {"hedges_g": "g", "cohens_dz": "d_z", "rank_biserial": "r_rb"}
-
-
-def _name(value: object, style: str = "") -> Text:
-    """A user's name (condition, metric, hypothesis, test) as text, never read as markup."""
-    return Text(str(value), style=style)
 
 
 def _finite(values: Sequence[Any]) -> list[float]:
@@ -128,11 +124,11 @@ def _samples_grid(result: Result, conditions: Sequence[str], metrics: Sequence[s
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("condition", style="bold", overflow="fold")
     for metric in metrics:
-        table.add_column(_name(metric), justify="right", no_wrap=True)
+        table.add_column(plain(metric), justify="right", no_wrap=True)
     table.add_column("failed", justify="right", no_wrap=True)
     for condition in conditions:
         values = result.metrics.get(condition, {})
-        table.add_row(_name(condition), *(_mean_sd(values.get(m, [])) for m in metrics),
+        table.add_row(plain(condition), *(_mean_sd(values.get(m, [])) for m in metrics),
                       Text(str(failed[condition]), style="red" if failed[condition] else "dim"))
     return _pinned(table)
 
@@ -142,10 +138,10 @@ def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequenc
     for condition in conditions:
         values = result.metrics.get(condition, {})
         text.append("\n")
-        text.append_text(_name(condition, "bold"))
+        text.append_text(plain(condition, "bold"))
         for metric in metrics:
             text.append("\n  ")
-            text.append_text(_name(metric))
+            text.append_text(plain(metric))
             text.append(f" {_mean_sd(values.get(metric, []))}")
     return text
 
@@ -169,7 +165,7 @@ def _samples(result: Result) -> list[RenderableType]:
         parts.append(_more(len(result.conditions) - len(conditions), "conditions",
                            "result.metrics, result.to_dataframe() or the HTML report (`crystallize report RUN`)"))
     if len(names) > len(metrics):
-        parts.append(_more(len(names) - len(metrics), f"metrics ({', '.join(names[len(metrics):][:5])}, ...)",
+        parts.append(_more(len(names) - len(metrics), f"metrics ({', '.join(printable(n) for n in names[len(metrics):][:5])}, ...)",
                            "result.metrics or result.to_dataframe()"))
     return parts
 
@@ -204,8 +200,8 @@ def _verdict_table(verdicts: Sequence[Verdict]) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     for v in verdicts:
-        table.add_row(Text.assemble(_name(v.hypothesis), f" {_arrow(v)}\n", _name(v.test, "dim")),
-                      _name(v.treatment), _two_lines(estimate_value(v), estimand_label(v)),
+        table.add_row(Text.assemble(plain(v.hypothesis), f" {_arrow(v)}\n", plain(v.test, "dim")),
+                      plain(v.treatment), _two_lines(estimate_value(v), estimand_label(v)),
                       _two_lines(interval_bounds(v), interval_label(v)), _effect(v),
                       format_p(v.p_value, v.alpha), format_p(v.p_value_adjusted, v.alpha), _label(v))
     return _pinned(table)
@@ -215,8 +211,8 @@ def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Text:
     text = Text(_TITLE)
     for v in verdicts:
         text.append("\n")
-        text.append_text(Text.assemble(_name(v.hypothesis, "bold"), f" {_arrow(v)} ", _name(v.test, "dim"),
-                                       " · ", _name(v.treatment), ": ", _label(v)))
+        text.append_text(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim"),
+                                       " · ", plain(v.treatment), ": ", _label(v)))
         for field, value in (("difference", difference_text(v)), ("interval", interval_text(v)),
                              ("effect", _effect(v)), ("p", format_p(v.p_value, v.alpha)),
                              ("p adj.", format_p(v.p_value_adjusted, v.alpha))):
@@ -236,7 +232,7 @@ def _verdicts(result: Result) -> list[RenderableType]:
     explained = interval_notes(verdicts)
     if explained:
         parts.append(Text("\n".join(explained), style="dim"))
-    notes = [f"{v.hypothesis} / {v.treatment}: {n}" for v in verdicts for n in v.notes]
+    notes = [printable(f"{v.hypothesis} / {v.treatment}: {n}") for v in verdicts for n in v.notes]
     if notes:
         more = f"\n… {len(notes) - 12:,} more notes: each verdict's notes (result.hypotheses)" if len(notes) > 12 else ""
         parts.append(Text("\n".join(f"note: {n}" for n in notes[:12]) + more, style="dim"))
@@ -253,7 +249,7 @@ def _failure_groups(result: Result) -> list[str]:
         where = f" in step {step!r}" if step else ""
         reps = ", ".join(map(str, replicates[:8])) + (", ..." if len(replicates) > 8 else "")
         runs = f"replicate {reps}" if len(replicates) == 1 else f"{len(replicates)} runs, replicates {reps}"
-        lines.append(f"{condition} ({runs}){where}: {kind}: {message}")
+        lines.append(printable(f"{condition} ({runs}){where}: {kind}: {message}"))
     return lines
 
 
@@ -261,7 +257,7 @@ def render_summary(result: Result) -> RenderableType:
     """A Rich renderable of ``result``; computes nothing that is not on it."""
     prov = result.provenance
     header = Text.assemble(
-        ("Experiment ", "bold"), (result.name or "unnamed", "bold cyan"),
+        ("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan"),
         f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  "
         f"replicates {prov.get('replicates', '?')}  ·  seed {prov.get('master_seed', '?')}",
     )

@@ -21,6 +21,7 @@ ESTIMANDS: dict[str, str] = {
     "hodges_lehmann_shift": "Hodges-Lehmann shift",
     "pseudo_median": "pseudo-median of the paired differences",
     "relative_difference": "relative difference (of the means)",
+    "win_margin": "share of replicates won minus share lost",
 }
 
 
