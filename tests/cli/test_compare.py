@@ -118,9 +118,9 @@ def test_compare_never_rounds_a_p_value_across_alpha() -> None:
         return Result(name="p", conditions=("baseline", "t"), records=(), verdicts=(verdict,))
 
     buffer = io.StringIO()
-    Console(file=buffer, width=140, no_color=True).print(render_comparison(crafted(0.04996), crafted(0.05004)))
+    Console(file=buffer, width=140, no_color=True).print(render_comparison(crafted(0.049996), crafted(0.050004)))
     text = buffer.getvalue()
-    assert "0.04996" in text and "0.05004" in text
+    assert "0.049996" in text and "0.050004" in text  # both "0.05" with four digits
 
 
 def test_no_change_percentage_of_a_mean_indistinguishable_from_0() -> None:
