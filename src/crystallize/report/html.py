@@ -11,10 +11,12 @@ how many more there are and where to see them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crystallize.core.record import is_number
 from crystallize.core.display import (
     estimand_label,
     estimate_value,
@@ -27,7 +29,7 @@ from crystallize.core.display import (
 )
 from crystallize.report.forest import descriptive_rows, forest_caption, verdict_rows
 from crystallize.report.markup import badge, esc, num, raw, table
-from crystallize.report.numbers import describe, numeric
+from crystallize.report.numbers import describe
 from crystallize.report.plots import (
     LINE_LIMIT,
     POINT_LIMIT,
@@ -148,11 +150,12 @@ def _values(result: Result, metric: str) -> dict[str, dict[int, float]] | None:
     out: dict[str, dict[int, float]] = {}
     for record in result.records:
         if record.ok and metric in record.metrics:
-            value = numeric([record.metrics[metric]])
-            if value is None:
+            value = record.metrics[metric]
+            if not is_number(value):
                 return None
-            if value:
-                out.setdefault(record.condition, {})[record.replicate] = value[0]
+            number = float(value)
+            if math.isfinite(number):
+                out.setdefault(record.condition, {})[record.replicate] = number
     return out
 
 
