@@ -193,3 +193,17 @@ def test_a_wide_experiment_lists_the_first_conditions_and_says_how_many_more():
     assert f"The first {MAX_PLOTTED} of 41 conditions are drawn and listed" in section
     assert len(forest_tips(page, "x")) == MAX_PLOTTED - 1
     assert "or 32 more treatments" in page
+
+
+def test_huge_values_are_summarised_without_overflow():
+    rng = np.random.default_rng(1)
+    b = rng.normal(1.0, 0.1, 6) * 1e160
+    result = run_fixed(b, b * 1.5, [Hypothesis("x", WelchTTest())])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        page = render_report(result)
+    summary = page[page.index("<h3>Summary of x</h3>"):]
+    cells = re.findall(r'data-label="sd">([^<]*)<', summary[:summary.index("</table>")])
+    expected = float(np.std(b / 1e160, ddof=1))
+    assert float(cells[0]) == pytest.approx(expected * 1e160, rel=1e-3)
+    assert "inf" not in summary[:summary.index("</table>")]

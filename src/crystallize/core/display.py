@@ -249,7 +249,7 @@ def interval_notes(verdicts: Iterable[Verdict]) -> list[str]:
 _CORRECTIONS = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg"}
 
 
-def mean_sd(values: Sequence[float]) -> tuple[float, float | None]:
+def mean_sd(values: Sequence[float] | np.ndarray) -> tuple[float, float | None]:
     """Mean and sample standard deviation of finite ``values``, safe at any magnitude.
 
     The values are divided by a power of two near their largest magnitude first

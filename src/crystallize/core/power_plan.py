@@ -31,6 +31,7 @@ from crystallize.core.display import mean_sd
 if TYPE_CHECKING:
     from crystallize.core.result import Result
     from crystallize.core.verdict import Verdict
+    from crystallize.stats import Alternative
 
 __all__ = ["Effect", "plan_replicates"]
 
@@ -96,7 +97,7 @@ def _plan(v: Verdict, d: float, m: float | None, alpha: float, power: float) -> 
     from crystallize import stats  # noqa: PLC0415 - SciPy only when planning
 
     paired = v.n_pairs is not None
-    used = v.n_pairs if paired else min(v.n_baseline, v.n_treatment)
+    used = v.n_pairs if v.n_pairs is not None else min(v.n_baseline, v.n_treatment)
     if v.direction in ("equal", "no_worse"):
         assert m is not None
         if v.direction == "equal":
@@ -108,7 +109,7 @@ def _plan(v: Verdict, d: float, m: float | None, alpha: float, power: float) -> 
         return now, need, "one-sided t-test shifted by the margin"
     one_tail = v.direction in ("increase", "decrease") or v.alternative != "two-sided"
     tail_alpha = alpha / 2 if one_tail and v.alternative == "two-sided" else alpha
-    alternative = "greater" if one_tail else "two-sided"
+    alternative: Alternative = "greater" if one_tail else "two-sided"
     effect = d if one_tail else abs(d)
     now = stats.ttest_power(effect, used, alpha=tail_alpha, paired=paired, alternative=alternative) \
         if used >= 2 else None
