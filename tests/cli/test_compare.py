@@ -11,7 +11,8 @@ from rich.console import Console
 from crystallize import Experiment, Hypothesis, Pipeline, Result, Treatment, data_source, pipeline_step
 from crystallize.cli.compare import differences, metric_moves, render_comparison, verdict_changes
 from crystallize.core.stat_test import PairedTTest
-from crystallize.core.verdict import Verdict
+
+from ..verdict_runs import crafted_result
 
 
 @data_source
@@ -112,13 +113,9 @@ def test_a_change_is_coloured_by_the_way_the_hypothesis_wants_it_not_by_its_sign
 
 
 def test_compare_never_rounds_a_p_value_across_alpha() -> None:
-    def crafted(p: float) -> Result:
-        verdict = Verdict(hypothesis="h", metric="x", treatment="t", direction=None, test="welch_t", alpha=0.05,
-                          p_value=p, p_value_adjusted=p, significant=p < 0.05, accepted=p < 0.05)
-        return Result(name="p", conditions=("baseline", "t"), records=(), verdicts=(verdict,))
-
     buffer = io.StringIO()
-    Console(file=buffer, width=140, no_color=True).print(render_comparison(crafted(0.049996), crafted(0.050004)))
+    Console(file=buffer, width=140, no_color=True).print(
+        render_comparison(crafted_result(0.049996), crafted_result(0.050004)))
     text = buffer.getvalue()
     assert "0.049996" in text and "0.050004" in text  # both "0.05" with four digits
 

@@ -4,38 +4,16 @@ level and kind, p-values never rounded across alpha, percentages only where they
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pytest
 
-from crystallize import Experiment, Hypothesis, Pipeline, Result, Treatment, data_source, pipeline_step
+from crystallize import Hypothesis, Result
 from crystallize.core.display import format_number, format_p, level_text
 from crystallize.core.stat_test import PairedTTest, WelchTTest, WilcoxonSignedRank
 from crystallize.core.summary import summary_text
-from crystallize.core.verdict import Verdict
 
-
-@data_source
-def fixed(ctx, *, side="baseline", table=None):
-    """The value of replicate ``ctx["replicate"]`` from ``table[side]``."""
-    return float(table[side][ctx["replicate"]])
-
-
-@pipeline_step
-def emit(data):
-    return {"x": data}
-
-
-def run_fixed(baseline, treatment, hypotheses, **options) -> Result:
-    """An experiment whose baseline and treatment produce exactly these values, replicate by replicate."""
-    table = {"baseline": list(baseline), "treated": list(treatment)}
-    experiment = Experiment(datasource=fixed(table=table), pipeline=Pipeline([emit()]),
-                            treatments=[Treatment("treated", {"side": "treated"})], hypotheses=hypotheses,
-                            replicates=len(table["baseline"]), seed=1, **options)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return experiment.run(store=False, progress=False)
+from ..verdict_runs import crafted_result, relative_margin_result, run_fixed, wide_result
 
 
 def verdict_lines(text: str) -> str:
@@ -56,16 +34,9 @@ def test_a_p_value_is_never_rounded_across_alpha(p, alpha, shown):
         assert (float(shown) < alpha) == (p < alpha) and (float(shown) == alpha) == (p == alpha)
 
 
-def _crafted(p: float) -> Verdict:
-    return Verdict(hypothesis="h", metric="x", treatment="t", direction=None, test="welch_t", alpha=0.05,
-                   p_value=p, p_value_adjusted=p, significant=p < 0.05, accepted=p < 0.05, estimate=0.1,
-                   estimand="mean_difference", ci=(0.0, 0.2), ci_level=0.95, n_baseline=5, n_treatment=5)
-
-
 def test_the_summary_tells_0_04996_from_0_05004():
     # both printed "0.05" before, one accepted and one not
-    result = Result(name="p", conditions=("baseline", "t"), records=(),
-                    verdicts=(_crafted(0.04996), _crafted(0.05004)))
+    result = crafted_result(0.04996, 0.05004)
     text = verdict_lines(summary_text(result, color=False))
     rows = text[:text.index("└")]
     assert rows.count("0.04996") == 2 and rows.count("0.05004") == 2
@@ -90,11 +61,7 @@ def test_a_rank_test_shows_its_own_estimate_not_the_mean_difference():
 
 
 def test_a_relative_margin_shows_its_estimate_and_interval_in_percent():
-    rng = np.random.default_rng(2)
-    b = rng.normal(10.0, 1.0, 12)
-    t = b * 1.01 + rng.normal(0.0, 0.05, 12)
-    result = run_fixed(b, t, [Hypothesis("x", direction="no_worse", margin=0.05, margin_relative=True,
-                                         higher_is_better=True)])
+    result = relative_margin_result()
     verdict = result.hypotheses[0]
     assert verdict.estimand == "relative_difference"
     low, high = verdict.ci
@@ -195,16 +162,7 @@ def test_numbers_and_labels_never_break_across_lines(width):
 
 
 def test_a_wide_experiment_is_summarised():
-    @data_source
-    def noise(ctx, *, shift=0.0):
-        return float(ctx.rng.normal(shift, 1.0))
-
-    experiment = Experiment(datasource=noise(), pipeline=Pipeline([emit()]),
-                            treatments=[Treatment(f"t{i}", {"shift": i / 100}) for i in range(60)],
-                            hypotheses=[Hypothesis("x", PairedTTest())], replicates=3, seed=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = experiment.run(store=False, progress=False)
+    result = wide_result(60)
     text = summary_text(result, color=False, width=160)
     assert "t18 " in text and "t19 " not in text.split("Verdicts")[0]  # baseline and 19 treatments
     assert "… 41 more conditions not shown: result.metrics" in text

@@ -9,32 +9,12 @@ import warnings
 import numpy as np
 import pytest
 
-from crystallize import Experiment, Hypothesis, Pipeline, Result, Treatment, data_source, pipeline_step
+from crystallize import Hypothesis, Result
 from crystallize.core.stat_test import PairedTTest, WelchTTest
-from crystallize.core.verdict import Verdict
+
+from ..verdict_runs import crafted_result, relative_margin_result, run_fixed, wide_result
 from crystallize.report.html import MAX_PLOTTED, render_report
 from crystallize.report.plots import LINE_LIMIT, POINT_LIMIT
-
-
-@data_source
-def fixed(ctx, *, side="baseline", table=None):
-    return float(table[side][ctx["replicate"]])
-
-
-@pipeline_step
-def emit(data):
-    return {"x": data, "y": 2 * data}
-
-
-def run_fixed(baseline, treatment, hypotheses, **options) -> Result:
-    """Baseline and one treatment with exactly these values of ``x``, replicate by replicate."""
-    table = {"baseline": list(baseline), "treated": list(treatment)}
-    experiment = Experiment(datasource=fixed(table=table), pipeline=Pipeline([emit()]),
-                            treatments=[Treatment("treated", {"side": "treated"})], hypotheses=hypotheses,
-                            replicates=len(table["baseline"]), seed=1, **options)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return experiment.run(store=False, progress=False)
 
 
 def forest_tips(page: str, metric: str) -> list[str]:
@@ -88,11 +68,7 @@ def test_equivalence_and_non_inferiority_draw_their_margins_and_their_90_percent
 
 
 def test_a_relative_margin_is_drawn_on_a_percent_axis():
-    rng = np.random.default_rng(2)
-    b = rng.normal(10.0, 1.0, 12)
-    t = b * 1.01 + rng.normal(0.0, 0.05, 12)
-    result = run_fixed(b, t, [Hypothesis("x", direction="no_worse", margin=0.05, margin_relative=True,
-                                         higher_is_better=True)])
+    result = relative_margin_result()
     verdict = result.hypotheses[0]
     page = render_report(result)
     assert "<strong>Relative difference from baseline</strong>" in page
@@ -115,19 +91,9 @@ def test_a_metric_without_a_hypothesis_keeps_a_descriptive_plot_labelled_as_such
     assert "descriptive, not a test (no hypothesis names this metric); 95% t intervals" in section
 
 
-def _crafted(p: float, **fields: object) -> Verdict:
-    values: dict[str, object] = dict(
-        hypothesis="h", metric="x", treatment="t", direction=None, test="welch_t", alpha=0.05, p_value=p,
-        p_value_adjusted=p, significant=p < 0.05, accepted=p < 0.05, estimate=0.1, estimand="mean_difference",
-        ci=(0.0, 0.2), ci_level=0.95, n_baseline=5, n_treatment=5)
-    values.update(fields)
-    return Verdict(**values)  # type: ignore[arg-type]
-
-
 def test_the_verdict_table_never_rounds_a_p_value_across_alpha():
     # four digits printed 0.049996 (accepted) and 0.050004 (not) both as "0.05"
-    result = Result(name="p", conditions=("baseline", "t"), records=(),
-                    verdicts=(_crafted(0.049996), _crafted(0.050004)))
+    result = crafted_result(0.049996, 0.050004)
     page = render_report(result)
     table = page[page.index('<table class="verdicts'):page.index("</table>")]
     assert table.count(">0.049996<") == 2 and table.count(">0.050004<") == 2
@@ -177,16 +143,7 @@ def test_large_samples_are_drawn_as_a_distribution():
 
 
 def test_a_wide_experiment_lists_the_first_conditions_and_says_how_many_more():
-    @data_source
-    def noise(ctx, *, shift=0.0):
-        return float(ctx.rng.normal(shift, 1.0))
-
-    experiment = Experiment(datasource=noise(), pipeline=Pipeline([emit()]),
-                            treatments=[Treatment(f"t{i}", {"shift": i / 100}) for i in range(40)],
-                            hypotheses=[Hypothesis("x", PairedTTest())], replicates=3, seed=2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = experiment.run(store=False, progress=False)
+    result = wide_result(40)
     page = render_report(result)
     section = page[page.index("<h2>x</h2>"):]
     section = section[:section.index("</section>")]
