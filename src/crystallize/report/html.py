@@ -92,7 +92,7 @@ def _question(verdicts: Sequence[Verdict]) -> str:
 
 def _two_lines(value: str, label: str) -> tuple[object, str]:
     """A number cell with its label under it, small."""
-    return raw(f"{esc(value)}<br><small>{esc(label)}</small>" if label else esc(value)), "num"
+    return raw(f"<span>{esc(value)}<br><small>{esc(label)}</small></span>" if label else esc(value)), "num"
 
 
 def _verdict_rows(verdicts: Sequence[Verdict]) -> list[list[object]]:
