@@ -151,7 +151,9 @@ def interval_bounds(verdict: Verdict, digits: int = 3) -> str:
 
 def interval_label(verdict: Verdict) -> str:
     """``"95% CI"``, ``"90% CI"``, ``"98.33% CI"``: the interval's true two-sided level."""
-    return "" if verdict.ci is None else f"{level_text(verdict.ci_level)} CI"
+    if verdict.ci is None:
+        return ""
+    return "CI, level not stated" if verdict.ci_level is None else f"{level_text(verdict.ci_level)} CI"
 
 
 def interval_text(verdict: Verdict, digits: int = 3) -> str:
@@ -242,7 +244,8 @@ def interval_notes(verdicts: Iterable[Verdict]) -> list[str]:
         lines.append(f"Intervals are per comparison: not adjusted for {_families(separate)}{follows}; "
                      "Experiment(intervals=\"simultaneous\") gives simultaneous (Bonferroni) intervals.")
     if any(v.ci is None and v.status == "ok" for v in verdicts):
-        lines.append(f"{DASH} as interval: no interval at the stated level exists for these samples (see the notes).")
+        lines.append(f"{DASH} as interval: the test gave none (an exact rank interval does not exist at the level "
+                     "with so few samples; the notes say why).")
     return lines
 
 
