@@ -88,16 +88,22 @@ def test_summary_is_readable_text(result):
 
 
 def test_power_analysis_against_statsmodels(result):
-    from statsmodels.stats.power import TTestPower
-
-    rows = result.power_analysis(effect_size=0.8, power=0.8)
-    paired_row = rows[0]
-    # reference: ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8, alternative="two-sided"))
     import math
 
-    expected = math.ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8,
-                                                  alternative="two-sided"))
+    from statsmodels.stats.power import TTestIndPower, TTestPower
+
+    rows = result.power_analysis(effect_size=0.8, power=0.8)
+    paired_row, welch_row = rows[0], rows[2]
+    # 4 comparisons in the family (Holm): alpha 0.05 / 4; "increase" by a two-sided paired t is
+    # accepted only in the upper tail, at alpha / 2:
+    # ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05 / 8, power=0.8, alternative="larger"))
+    expected = math.ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05 / 8, power=0.8, alternative="larger"))
+    assert paired_row["alpha"] == 0.05 / 4
     assert paired_row["replicates_required"] == expected
     assert paired_row["replicates_used"] == 8
-    observed = result.power_analysis()  # from the observed effects: defined, never raises
-    assert len(observed) == 4 and all(r["power"] == 0.8 for r in observed)
+    # the Welch hypothesis states no direction: both tails at 0.0125
+    # ceil(TTestIndPower().solve_power(effect_size=0.8, alpha=0.0125, power=0.8, alternative="two-sided"))
+    assert welch_row["replicates_required"] == math.ceil(
+        TTestIndPower().solve_power(effect_size=0.8, alpha=0.05 / 4, power=0.8, alternative="two-sided"))
+    with pytest.raises(ValueError, match="needs the effect you want to detect"):
+        result.power_analysis()  # never the observed effect ("post-hoc power")

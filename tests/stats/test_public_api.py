@@ -16,9 +16,10 @@ EXPECTED = {
     "ALTERNATIVES", "Alternative", "ConfidenceInterval", "DegenerateDataWarning",
     "InsufficientDataWarning", "SequentialPlan", "TestResult", "adjust_pvalues", "anytime_pvalues",
     "betting_eprocess", "betting_test", "bootstrap_ci", "cohens_dz", "hedges_g", "mann_whitney_u", "mean_difference",
-    "noninferiority", "paired_ttest", "permutation_test", "rank_biserial", "relative_difference",
-    "relative_noninferiority", "relative_tost", "required_replicates", "sequential_plan", "sequential_ttest", "student_ttest",
-    "t_confidence_sequence", "t_eprocess", "tost", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
+    "noninferiority", "noninferiority_power", "paired_ttest", "permutation_test", "rank_biserial", "relative_difference",
+    "relative_noninferiority", "relative_tost", "required_replicates",
+    "required_replicates_noninferiority", "required_replicates_tost", "sequential_plan", "sequential_ttest", "student_ttest",
+    "t_confidence_sequence", "t_eprocess", "tost", "tost_power", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
 }
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(cs.__path__, "crystallize.stats."))

@@ -148,37 +148,50 @@ class Result:
         return {r.replicate: r.seed for r in sorted(self.records, key=lambda r: r.replicate)}
 
     # -- power ----------------------------------------------------------------
-    def power_analysis(self, effect_size: float | None = None, *, power: float = 0.8) -> list[dict[str, Any]]:
-        """How many replicates each comparison needs to detect an effect with ``power``.
+    def power_analysis(
+        self,
+        effect_size: float | Mapping[str, float] | None = None,
+        *,
+        difference: float | Mapping[str, float] | None = None,
+        power: float = 0.8,
+    ) -> list[dict[str, Any]]:
+        """How many replicates each comparison needs to detect the effect you care about.
 
-        Uses the observed standardised effect (Hedges' g, or d_z for paired
-        tests) unless ``effect_size`` is given.
+        Give the effect of interest, exactly one of ``effect_size`` (standardised:
+        Cohen's d, or d_z for paired tests) or ``difference`` (in the metric's
+        units, standardised by the sd observed here), as one number or
+        ``{hypothesis name: value}``. It is taken in the hypothesised direction: a
+        positive value moves the metric the way an ``"increase"`` or
+        ``"decrease"`` hypothesis says, is an improvement for ``"no_worse"``, and
+        is the true difference for ``"equal"`` (usually 0). The observed effect is
+        never used: its "post-hoc power" is a function of the p-value, biased
+        upwards for significant results.
+
+        Alpha is the family's most stringent step, ``alpha / k`` for the ``k``
+        comparisons of the hypothesis's family under Holm, Bonferroni or BH, so
+        that the plan holds for every comparison. Equivalence and non-inferiority
+        are planned with their own tests (exact TOST power, the shifted one-sided
+        t-test), margins standardised by the observed sd.
+
+        Args:
+            effect_size: the standardised effect to detect.
+            difference: the raw difference to detect, instead of ``effect_size``.
+            power: the power wanted, in (0, 1).
 
         Returns:
-            One dict per verdict: hypothesis, treatment, effect size used,
-            replicates used and replicates required.
-        """
-        from crystallize.stats import required_replicates  # noqa: PLC0415
+            One dict per verdict: ``hypothesis``, ``treatment``, ``effect_size``
+            (standardised) and ``difference`` (raw), the ``sd`` used, the
+            ``alpha`` used, ``power``, ``replicates_used`` with the
+            ``power_at_replicates_used``, ``replicates_required``, the
+            ``method``, and a ``note`` when a row cannot be planned.
 
-        rows = []
-        for v in self.verdicts:
-            effect = effect_size if effect_size is not None else v.effect_size
-            paired = v.n_pairs is not None
-            alternative = str(v.details.get("alternative", "two-sided"))
-            needed = None
-            usable = v.effect_size_name in (None, "hedges_g", "cohens_dz") and v.direction not in ("equal", "no_worse")
-            if effect is not None and effect != 0 and usable:
-                try:
-                    needed = required_replicates(abs(effect) if alternative == "two-sided" else effect,
-                                                 alpha=v.alpha, power=power, paired=paired,
-                                                 alternative=alternative)  # type: ignore[arg-type]
-                except ValueError:  # an effect in the direction the one-sided test cannot detect
-                    needed = None
-            rows.append({"hypothesis": v.hypothesis, "treatment": v.treatment, "effect_size": effect,
-                         "effect_size_name": v.effect_size_name, "power": power,
-                         "replicates_used": v.n_pairs if paired else min(v.n_baseline, v.n_treatment),
-                         "replicates_required": needed})
-        return rows
+        Raises:
+            ValueError: no effect, both kinds, or a non-finite one; ``power``
+                outside (0, 1).
+        """
+        from crystallize.core.power_plan import plan_replicates  # noqa: PLC0415 - SciPy only when planning
+
+        return plan_replicates(self, effect_size=effect_size, difference=difference, power=power)
 
     @classmethod
     def load(cls, run_id: str, store: str | Path = ".crystallize") -> Result:

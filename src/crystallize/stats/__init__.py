@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from crystallize.stats._multitest import adjust_pvalues
     from crystallize.stats._permutation import permutation_test
     from crystallize.stats._ratio import relative_noninferiority, relative_tost
-    from crystallize.stats._power import required_replicates, ttest_power
+    from crystallize.stats._power import (
+        noninferiority_power,
+        required_replicates,
+        required_replicates_noninferiority,
+        required_replicates_tost,
+        tost_power,
+        ttest_power,
+    )
     from crystallize.stats._rank import mann_whitney_u, wilcoxon_signed_rank
     from crystallize.stats._sequential import (
         SequentialPlan,
@@ -59,6 +66,7 @@ _HOMES: dict[str, str] = {
     "mann_whitney_u": "_rank",
     "mean_difference": "_effect_size",
     "noninferiority": "_equivalence",
+    "noninferiority_power": "_power",
     "paired_ttest": "_ttests",
     "permutation_test": "_permutation",
     "rank_biserial": "_effect_size",
@@ -70,8 +78,11 @@ _HOMES: dict[str, str] = {
     "relative_noninferiority": "_ratio",
     "relative_tost": "_ratio",
     "required_replicates": "_power",
+    "required_replicates_noninferiority": "_power",
+    "required_replicates_tost": "_power",
     "student_ttest": "_ttests",
     "tost": "_equivalence",
+    "tost_power": "_power",
     "ttest_power": "_power",
     "welch_ttest": "_ttests",
     "wilcoxon_signed_rank": "_rank",
@@ -109,6 +120,7 @@ __all__ = [
     "mann_whitney_u",
     "mean_difference",
     "noninferiority",
+    "noninferiority_power",
     "paired_ttest",
     "permutation_test",
     "rank_biserial",
@@ -116,12 +128,15 @@ __all__ = [
     "relative_noninferiority",
     "relative_tost",
     "required_replicates",
+    "required_replicates_noninferiority",
+    "required_replicates_tost",
     "sequential_plan",
     "sequential_ttest",
     "student_ttest",
     "t_confidence_sequence",
     "t_eprocess",
     "tost",
+    "tost_power",
     "ttest_power",
     "welch_ttest",
     "wilcoxon_signed_rank",
