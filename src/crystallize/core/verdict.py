@@ -78,6 +78,7 @@ class Verdict:
     failed_treatment: int = 0
     margin: float | None = None
     margin_relative: bool = False
+    higher_is_better: bool | None = None
     alternative: str = "two-sided"
     family: str = DEFAULT_FAMILY
     comparisons: int = 1
