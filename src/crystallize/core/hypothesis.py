@@ -235,7 +235,8 @@ class Hypothesis:
             test=test.test_name, alpha=self.alpha, n_baseline=len(baseline), n_treatment=len(treatment),
             failed_baseline=failed[0], failed_treatment=failed[1], margin=self.margin,
             margin_relative=self.margin_relative if self.margin is not None else False,
-            higher_is_better=self.higher_is_better, alternative=test.alternative, family=self.family, comparisons=comparisons,
+            higher_is_better=self.higher_is_better, alternative=test.alternative, family=self.family,
+            comparisons=comparisons,
         )
         non_numeric = [v for v in (*baseline, *treatment) if not is_number(v) and not _is_missing(v)]
         if non_numeric:
