@@ -13,13 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crystallize.core.analysis import CORRECTIONS, compute_verdicts
+from crystallize.core.analysis import CORRECTIONS, INTERVALS, Intervals, check_families, compute_verdicts
+from crystallize.core.design import unreachable_alpha
 from crystallize.core.context import FrozenContext
 from crystallize.core.datasource import DataSource, DataSourceFactory
 from crystallize.core.events import Listeners
 from crystallize.core.exceptions import (
     ContextMutationError,
     CrystallizeWarning,
+    DesignWarning,
     ExperimentDefinitionError,
     MissingMetricError,
     RunFailedError,
@@ -156,8 +158,13 @@ class Experiment:
             shares one seed (common random numbers).
         seed: the master seed (default: drawn at random and recorded).
         name: the experiment's name in stores and reports.
-        correction: multiple-comparison correction across all verdicts:
-            ``"holm"``, ``"bonferroni"``, ``"fdr_bh"`` or ``None``.
+        correction: multiple-comparison correction within each family of
+            hypotheses (``Hypothesis(family=...)``; all hypotheses share the
+            ``"default"`` family unless they name another): ``"holm"``,
+            ``"bonferroni"``, ``"fdr_bh"`` or ``None``.
+        intervals: ``"per-comparison"`` (each interval at its own level, not
+            adjusted for multiplicity) or ``"simultaneous"`` (Bonferroni: the
+            family's intervals cover together at the stated level).
 
     Raises:
         ExperimentDefinitionError: an argument is invalid (the message says which).
@@ -175,12 +182,17 @@ class Experiment:
         seed: int | None = None,
         name: str | None = None,
         correction: str | None = "holm",
+        intervals: Intervals = "per-comparison",
     ) -> None:
         replicates = _replicates_iv(replicates)
         seed = _seed_iv(seed)
         if correction not in CORRECTIONS:
             raise ExperimentDefinitionError(
                 f"correction={correction!r} is not valid; use one of {', '.join(map(repr, CORRECTIONS))}"
+            )
+        if intervals not in INTERVALS:
+            raise ExperimentDefinitionError(
+                f"intervals={intervals!r} is not valid; use one of {', '.join(map(repr, INTERVALS))}"
             )
         self.datasource = _datasource_iv(datasource)
         self.pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
@@ -191,6 +203,8 @@ class Experiment:
         self.seed: int = seed if seed is not None else secrets.randbits(32)
         self.name = name or "experiment"
         self.correction = correction
+        self.intervals: Intervals = intervals
+        check_families(self.hypotheses)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Experiment:
@@ -210,7 +224,13 @@ class Experiment:
         return plan_runs(self.seed, self.conditions, self.replicates)
 
     def definition(self) -> dict[str, Any]:
-        """What is compared, as JSON-ready data (no environment, no replicate count)."""
+        """What is compared, as JSON-ready data (no environment, no replicate count).
+
+        Each part's identity is computed from its current state (an attribute
+        may have changed since an earlier run), and runs use that identity.
+        """
+        for part in (self.datasource, *self.pipeline.steps):
+            part.refresh_identity()
         return {
             "name": self.name,
             "seed": self.seed,
@@ -221,6 +241,7 @@ class Experiment:
             "treatments": [t.describe() for t in self.treatments],
             "hypotheses": [h.describe() for h in self.hypotheses],
             "correction": self.correction,
+            "intervals": self.intervals,
         }
 
     def fingerprint(self) -> str:
@@ -301,6 +322,8 @@ class Experiment:
         timeout = _timeout_iv(timeout)
         self.replicates = _replicates_iv(self.replicates)  # attributes may have been set after __init__
         self.seed = _seed_iv(self.seed)  # type: ignore[assignment]  # never None here
+        for message in unreachable_alpha(self.hypotheses, len(self.treatments), self.replicates, self.correction):
+            warn(message, DesignWarning)
         runner = resolve_backend(backend, workers)
         run_store = resolve_store(store)
         bar = None
@@ -379,7 +402,7 @@ class Experiment:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
-                                            self.correction)
+                                            self.correction, self.intervals)
             for warning in caught:  # shown at the caller's run() line, not inside the library
                 warn(warning.message, warning.category)
         except Exception as exc:

@@ -22,6 +22,7 @@ import numpy as np
 from crystallize.core.context import RESERVED_KEYS, ArtifactSink, FrozenContext
 from crystallize.core.datasource import DataSource
 from crystallize.core.exceptions import InvalidPipelineOutput, PipelineExecutionError, suggest
+from crystallize.core.jsonable import plain_metrics
 from crystallize.core.pipeline import NULL_CACHE, Pipeline, StepCache
 from crystallize.core.plan import BASELINE, RunSpec
 from crystallize.core.record import RunError, RunRecord, to_jsonable
@@ -97,6 +98,7 @@ class RunTask:
             data = self.datasource.fetch(ctx)
             step = None
             metrics, steps = self.pipeline.execute(data, ctx, self.cache)
+            metrics = plain_metrics(metrics, self.pipeline.steps[-1].name)  # what the store keeps, exactly
         except PipelineExecutionError as exc:
             return self._failed(spec, exc.cause, exc.step, started, clock, params)
         except InvalidPipelineOutput as exc:
