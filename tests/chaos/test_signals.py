@@ -154,3 +154,22 @@ def test_sigterm_to_the_command_exits_with_the_interrupted_status(tmp_path):
     status, count = _stored(store)
     assert status == "interrupted" and count >= 20
     assert "run id:" in out
+
+
+def test_ctrl_c_after_the_last_run_is_delivered_once_everything_is_committed(tmp_path):
+    from crystallize import Hypothesis
+    from crystallize.core.stat_test import StatisticalTest
+
+    class PressesCtrlC(StatisticalTest):
+        """A test during which the user presses Ctrl-C: every run has finished, the analysis is under way."""
+
+        def run(self, baseline, treatment, *, alpha=0.05):  # type: ignore[no-untyped-def]
+            os.kill(os.getpid(), signal.SIGINT)
+            return {"p_value": 0.5, "significant": False}
+
+    experiment = long_experiment(replicates=5)
+    experiment.hypotheses = (Hypothesis("score", PressesCtrlC()),)
+    with pytest.raises(KeyboardInterrupt):  # not swallowed: raised once the run is complete and committed
+        experiment.run(store=tmp_path / "store", progress=False)
+    assert _stored(tmp_path / "store") == ("completed", 10)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

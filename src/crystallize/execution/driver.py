@@ -65,6 +65,7 @@ def drive(
                 backend.execute(task, specs, emit_safely, timeout=timeout)
             finally:
                 signals.armed = False
+            signals.check()  # a request that came with the last records still marks the run interrupted
     except KeyboardInterrupt as exc:
         if signals is not None and signals.aborted:
             exc.records = records  # type: ignore[attr-defined]
