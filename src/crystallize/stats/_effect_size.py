@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special, stats
+from scipy import special
 
 from crystallize.stats._validation import FloatArray, check_two_samples
 
@@ -127,6 +127,8 @@ def cohens_dz(baseline: ArrayLike, treatment: ArrayLike) -> float:
 
 
 def rank_biserial_independent(b: FloatArray, t: FloatArray) -> float:
+    from scipy import stats  # noqa: PLC0415 - only rank effects need it; t-tests stay light
+
     ranks = stats.rankdata(np.concatenate([t, b]))
     u_t = float(ranks[: t.size].sum()) - t.size * (t.size + 1) / 2
     return 2.0 * u_t / (t.size * b.size) - 1.0
@@ -137,6 +139,8 @@ def rank_biserial_paired(b: FloatArray, t: FloatArray) -> float:
     d = d[d != 0.0]
     if d.size == 0:
         return 0.0
+    from scipy import stats  # noqa: PLC0415
+
     ranks = stats.rankdata(np.abs(d))
     total = d.size * (d.size + 1) / 2
     return float(2.0 * float(ranks[d > 0].sum()) / total - 1.0)
