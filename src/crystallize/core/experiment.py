@@ -34,6 +34,7 @@ from crystallize.core.provenance import environment, git_state
 from crystallize.core.record import RunRecord
 from crystallize.core.result import Result
 from crystallize.core.runner import RunTask
+from crystallize.core.sequential import Sequential
 from crystallize.core.treatment import RESERVED_CONDITIONS, Treatment
 from crystallize.stats.warnings import warn
 
@@ -59,10 +60,29 @@ def _whole(value: Any) -> int | None:
 
 
 def _replicates_iv(replicates: Any) -> int:
+    if isinstance(replicates, Sequential):
+        return replicates.max
     count = _whole(replicates)
     if count is None or count < 1:
-        raise ExperimentDefinitionError(f"replicates must be a whole number >= 1, got {replicates!r}")
+        raise ExperimentDefinitionError(
+            f"replicates must be a whole number >= 1, or Sequential(max=...), got {replicates!r}")
     return count
+
+
+def _sequential_iv(hypotheses: Sequence[Hypothesis]) -> None:
+    """A sequential design needs anytime-valid tests: refuse any other, saying why."""
+    for h in hypotheses:
+        test = h.statistical_test
+        if not test.anytime_valid:
+            raise ExperimentDefinitionError(
+                f"hypothesis {h.name!r} uses {test.test_name} in a sequential experiment: a fixed-n test looked at "
+                "after every round inflates false positives (5% becomes about 26% with looks every 5 replicates up "
+                "to 200); use SequentialTTest() (or BettingTest() for bounded metrics), whose p-values stay valid "
+                "however often they are looked at")
+        if h.margin_relative:
+            raise ExperimentDefinitionError(
+                f"hypothesis {h.name!r}: a relative margin is not supported in a sequential experiment; give the "
+                "margin in the metric's units")
 
 
 def _seed_iv(seed: Any) -> int | None:
@@ -155,7 +175,9 @@ class Experiment:
         hypothesis: the primary hypothesis (``result.metrics["hypothesis"]``).
         hypotheses: further hypotheses.
         replicates: runs per condition; replicate ``i`` of every condition
-            shares one seed (common random numbers).
+            shares one seed (common random numbers). ``Sequential(max=...)``
+            runs them in rounds until every hypothesis is decided (see
+            :class:`~crystallize.core.sequential.Sequential`).
         seed: the master seed (default: drawn at random and recorded).
         name: the experiment's name in stores and reports.
         correction: multiple-comparison correction within each family of
@@ -178,12 +200,13 @@ class Experiment:
         treatments: Iterable[Treatment] = (),
         hypothesis: Hypothesis | None = None,
         hypotheses: Iterable[Hypothesis] = (),
-        replicates: int = 1,
+        replicates: int | Sequential = 1,
         seed: int | None = None,
         name: str | None = None,
         correction: str | None = "holm",
         intervals: Intervals = "per-comparison",
     ) -> None:
+        design = replicates if isinstance(replicates, Sequential) else None
         replicates = _replicates_iv(replicates)
         seed = _seed_iv(seed)
         if correction not in CORRECTIONS:
@@ -198,6 +221,10 @@ class Experiment:
         self.pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
         self.treatments = _treatments_iv(treatments)
         self.hypotheses = _hypotheses_iv(hypothesis, hypotheses)
+        if design is not None:
+            _sequential_iv(self.hypotheses)
+        #: The sequential design, or ``None`` for a fixed number of replicates.
+        self.sequential: Sequential | None = design
         self.replicates = replicates
         self.seed_given = seed is not None
         self.seed: int = seed if seed is not None else secrets.randbits(32)
@@ -242,6 +269,7 @@ class Experiment:
             "hypotheses": [h.describe() for h in self.hypotheses],
             "correction": self.correction,
             "intervals": self.intervals,
+            **({"sequential": self.sequential.describe()} if self.sequential else {}),
         }
 
     def fingerprint(self) -> str:
@@ -416,9 +444,15 @@ class Experiment:
 
 
 def _fingerprint(definition: Mapping[str, Any]) -> str:
-    """The fingerprint of a :meth:`Experiment.definition`: what decides the numbers."""
+    """The fingerprint of a :meth:`Experiment.definition`: what decides the numbers (and, for a
+    sequential design, when it stops: its rounds and hypotheses, but not its budget)."""
     steps = [{k: v for k, v in s.items() if k != "cacheable"} for s in definition["steps"]]
-    return hash_value([definition["seed"], definition["datasource"], steps, definition["treatments"]])
+    parts: list[Any] = [definition["seed"], definition["datasource"], steps, definition["treatments"]]
+    design = definition.get("sequential")
+    if design:
+        parts += [{k: v for k, v in design.items() if k != "max"}, definition["hypotheses"],
+                  definition["correction"]]
+    return hash_value(parts)
 
 
 class _Guard:
