@@ -10,14 +10,15 @@ import pytest
 from crystallize import Experiment
 from crystallize.cli.console import CliError
 from crystallize.cli.main import main
-from crystallize.cli.target import load_target, with_overrides
+from crystallize.cli.target import load_target, replicates_override, with_overrides
+from crystallize.core.sequential import Sequential
 
 from .conftest import VALID
 
 Write = Callable[..., Path]
 
-COMMANDS = [[], ["run"], ["list"], ["show"], ["report"], ["export"], ["compare"], ["cache"], ["cache", "info"],
-            ["cache", "clear"]]
+COMMANDS = [[], ["run"], ["list"], ["show"], ["report"], ["export"], ["compare"], ["plan"], ["cache"],
+            ["cache", "info"], ["cache", "clear"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "crystallize")
@@ -103,6 +104,31 @@ def test_overrides_build_a_modified_copy(project: Write) -> None:
     assert [h.name for h in changed.hypotheses] == [h.name for h in experiment.hypotheses]
     assert with_overrides(experiment, replicates=4).seed == experiment.seed
     assert isinstance(changed, Experiment) and changed.fingerprint() != experiment.fingerprint()
+
+
+def test_overrides_keep_a_sequential_design_and_a_seed_left_to_chance(project: Write) -> None:
+    sequential = Experiment.from_yaml(project(VALID.replace("replicates: 6", "replicates: {sequential: {max: 30}}")
+                                              .replace("test: paired_t", "test: sequential_t")
+                                              .replace("test: {name: permutation, n_resamples: 500, paired: true}",
+                                                       "test: betting")))
+    assert with_overrides(sequential, seed=9).sequential == Sequential(max=30)  # --seed alone keeps the design
+    unseeded = Experiment.from_yaml(project(VALID.replace("seed: 3\n", ""), name="unseeded.yaml"))
+    assert not with_overrides(unseeded, replicates=3).seed_given  # so --resume still adopts the earlier seed
+
+
+def test_design_options_become_a_design(project: Write) -> None:
+    anytime = Experiment.from_yaml(project(VALID.replace("test: paired_t", "test: sequential_t")
+                                           .replace("test: {name: permutation, n_resamples: 500, paired: true}",
+                                                    "test: {name: betting, mode: win_rate}")))
+    assert replicates_override(anytime) is None
+    assert replicates_override(anytime, replicates=4) == 4
+    assert replicates_override(anytime, sequential=True, max_replicates=50, batch=2) == Sequential(50, 2, 5)
+    sequential = with_overrides(anytime, replicates=Sequential(max=40, batch=4, min=8))
+    assert replicates_override(sequential, max_replicates=80) == Sequential(80, 4, 8)  # the rest is kept
+    assert replicates_override(sequential, replicates=5) == 5  # a fixed design: anytime-valid tests allow it
+    with pytest.raises(CliError, match=r"'mean' uses paired_t; 'spread_any' uses permutation"):
+        replicates_override(Experiment.from_yaml(project(VALID, name="fixed.yaml")), sequential=True,
+                            max_replicates=50)
 
 
 def test_cache_info_and_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
