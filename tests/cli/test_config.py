@@ -11,15 +11,10 @@ from crystallize import Experiment
 from crystallize.config import ConfigError
 from crystallize.core.stat_test import PairedTTest, PermutationTest
 
-from .conftest import EXAMPLE, VALID
+from .conftest import EXAMPLE, VALID, config_error
 
 Write = Callable[..., Path]
 
-
-def _error(path: Path) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        Experiment.from_yaml(path)
-    return info.value
 
 
 def test_a_valid_file_builds_the_experiment_it_describes(project: Write) -> None:
@@ -86,7 +81,7 @@ def test_custom_test_by_import_path(project: Write) -> None:
 
 
 def test_unknown_key_suggests_the_nearest_and_names_its_line(project: Write) -> None:
-    error = _error(project(VALID.replace("replicates: 6", "replicate: 6")))
+    error = config_error(project(VALID.replace("replicates: 6", "replicate: 6")))
     assert (error.line, error.key) == (3, "replicate")
     assert "did you mean 'replicates'" in str(error) and ", line 3:" in str(error)
     assert error.path.endswith("experiment.yaml")
@@ -95,7 +90,7 @@ def test_unknown_key_suggests_the_nearest_and_names_its_line(project: Write) -> 
 def test_every_problem_is_reported_with_its_line(project: Write) -> None:
     text = VALID.replace("direction: increase", "direction: up").replace("test: paired_t", "test: paired")
     text = text.replace("alpha: 0.1", "alpha: 2")
-    error = _error(project(text))
+    error = config_error(project(text))
     lines = {(p.line, p.key) for p in error.problems}
     assert (16, "hypotheses[0].direction") in lines
     assert (17, "hypotheses[0].test") in lines
@@ -107,62 +102,62 @@ def test_every_problem_is_reported_with_its_line(project: Write) -> None:
 
 
 def test_unknown_test_name_suggests_one(project: Write) -> None:
-    error = _error(project(VALID.replace("test: paired_t", "test: paired_tt")))
+    error = config_error(project(VALID.replace("test: paired_t", "test: paired_tt")))
     assert error.key == "hypotheses[0].test" and error.line == 17
     assert "did you mean 'paired_t'" in str(error)
 
 
 def test_missing_module_and_missing_attribute_are_named(project: Write) -> None:
-    error = _error(project(VALID.replace("mysteps:noisy", "nosuchmodule:noisy")))
+    error = config_error(project(VALID.replace("mysteps:noisy", "nosuchmodule:noisy")))
     assert error.line == 5 and error.key == "datasource.import"
     assert "module 'nosuchmodule' not found" in str(error)
-    error = _error(project(VALID.replace("import: mysteps:summarise", "import: mysteps:summarize")))
+    error = config_error(project(VALID.replace("import: mysteps:summarise", "import: mysteps:summarize")))
     assert error.line == 9 and error.key == "steps[1].import"
     assert "module 'mysteps' has no attribute 'summarize' (did you mean 'summarise'?)" in str(error)
-    error = _error(project(VALID.replace("import: mysteps:summarise", "import: mysteps.summarise")))
+    error = config_error(project(VALID.replace("import: mysteps:summarise", "import: mysteps.summarise")))
     assert "must look like 'package.module:name'" in str(error)
 
 
 def test_wrong_params_point_at_the_params(project: Write) -> None:
-    error = _error(project(VALID.replace("params: {n: 25}", "params: {size: 25}")))
+    error = config_error(project(VALID.replace("params: {n: 25}", "params: {size: 25}")))
     assert error.line == 6 and error.key == "datasource.params"
     assert "no keyword parameter 'size'" in str(error)
 
 
 def test_objects_of_the_wrong_kind_are_explained(project: Write) -> None:
-    error = _error(project(VALID.replace("- mysteps:offset_by_one", "- mysteps:plain")))
+    error = config_error(project(VALID.replace("- mysteps:offset_by_one", "- mysteps:plain")))
     assert error.line == 8 and "decorate a function with @pipeline_step" in str(error)
-    error = _error(project(VALID.replace("- mysteps:offset_by_one", "- mysteps:not_a_step")))
+    error = config_error(project(VALID.replace("- mysteps:offset_by_one", "- mysteps:not_a_step")))
     assert "is a int, not a pipeline step" in str(error)
-    error = _error(project(VALID.replace("- mysteps:offset_by_one", "- {import: 'mysteps:offset_by_one', params: {by: 1}}")))
+    error = config_error(project(VALID.replace("- mysteps:offset_by_one", "- {import: 'mysteps:offset_by_one', params: {by: 1}}")))
     assert "already an instance; it takes no params" in str(error)
 
 
 def test_types_and_ranges_of_scalars(project: Write) -> None:
-    error = _error(project(VALID.replace("replicates: 6", "replicates: six").replace("seed: 3", "seed: -1")))
+    error = config_error(project(VALID.replace("replicates: 6", "replicates: six").replace("seed: 3", "seed: -1")))
     assert {(p.line, p.key) for p in error.problems} == {(2, "seed"), (3, "replicates")}
     assert "expected a whole number >= 1, got 'six'" in str(error) and "must be >= 0, got -1" in str(error)
-    error = _error(project(VALID.replace("correction: bonferroni", "correction: bonferoni")))
+    error = config_error(project(VALID.replace("correction: bonferroni", "correction: bonferoni")))
     assert error.line == 23 and "did you mean 'bonferroni'" in str(error)
     assert Experiment.from_yaml(project(VALID.replace("correction: bonferroni", "correction: none"))).correction is None
 
 
 def test_reserved_names_and_keys_in_treatments(project: Write) -> None:
-    error = _error(project(VALID.replace("shifted: {shift: 0.8}", "shifted: {seed: 4}")))
+    error = config_error(project(VALID.replace("shifted: {shift: 0.8}", "shifted: {seed: 4}")))
     assert error.line == 11 and error.key == "treatments.shifted.seed" and "reserved" in str(error)
-    error = _error(project(VALID.replace("shifted: {shift: 0.8}", "baseline: {shift: 0.8}")))
+    error = config_error(project(VALID.replace("shifted: {shift: 0.8}", "baseline: {shift: 0.8}")))
     assert error.line == 11 and "treatment name 'baseline' is reserved" in str(error)
 
 
 def test_required_keys_duplicates_and_syntax(project: Write) -> None:
-    error = _error(project("name: x\nseed: 1\n"))
+    error = config_error(project("name: x\nseed: 1\n"))
     assert {p.key for p in error.problems} == {"datasource", "steps"}
-    error = _error(project(VALID + "seed: 4\n"))
+    error = config_error(project(VALID + "seed: 4\n"))
     assert len(error.problems) == 1
     assert error.line == 24 and "key 'seed' appears twice (first on line 2)" in str(error)
-    error = _error(project("name: x\nsteps: [a, b\nseed: 1\n"))
+    error = config_error(project("name: x\nsteps: [a, b\nseed: 1\n"))
     assert error.line is not None and error.line >= 2 and "not valid YAML" in str(error)
-    error = _error(project("- just\n- a list\n"))
+    error = config_error(project("- just\n- a list\n"))
     assert "must be a mapping" in str(error)
     with pytest.raises(ConfigError, match="cannot read the file"):
         Experiment.from_yaml(Path("/nonexistent/experiment.yaml"))

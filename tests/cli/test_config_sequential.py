@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from crystallize import Experiment, ExperimentDefinitionError, Hypothesis, PairedTTest
-from crystallize.config import ConfigError
 from crystallize.core.sequential import Sequential
 from crystallize.core.stat_test import BettingTest, SequentialTTest
+
+from .conftest import config_error
 
 Write = Callable[..., Path]
 
@@ -39,11 +40,6 @@ hypotheses:
     test: {name: betting, mode: win_rate}
 """
 
-
-def _error(path: Path) -> ConfigError:
-    with pytest.raises(ConfigError) as info:
-        Experiment.from_yaml(path)
-    return info.value
 
 
 def test_a_sequential_file_builds_its_design_hypotheses_and_tests(project: Write) -> None:
@@ -101,7 +97,7 @@ def test_a_sequential_file_runs_in_rounds_and_stops_when_decided(project: Write)
 def test_mistakes_in_the_design_and_futility_keys_name_their_line(
         project: Write, old: str, new: str, line: int, key: str, message: str) -> None:
     assert old in SEQUENTIAL
-    error = _error(project(SEQUENTIAL.replace(old, new)))
+    error = config_error(project(SEQUENTIAL.replace(old, new)))
     assert (error.line, error.key) == (line, key), str(error)
     assert message in str(error) and f"line {line}: {key}:" in str(error)
 
@@ -109,7 +105,7 @@ def test_mistakes_in_the_design_and_futility_keys_name_their_line(
 def test_test_options_are_checked_one_by_one_at_their_own_line(project: Write) -> None:
     text = SEQUENTIAL.replace("prior_scale: 0.8, alternative: greater", "prior_scal: 0.8, alternative: up")
     text = text.replace("test: {name: betting, mode: win_rate}", "test:\n      name: betting\n      mode: wins")
-    error = _error(project(text))
+    error = config_error(project(text))
     assert {(p.line, p.key) for p in error.problems} == {
         (15, "hypotheses[0].test.prior_scal"), (15, "hypotheses[0].test.alternative"),
         (22, "hypotheses[1].test.mode")}
@@ -125,13 +121,13 @@ def test_test_options_are_checked_one_by_one_at_their_own_line(project: Write) -
     ("expected_replicates: 1", "expected_replicates=1 must be an integer >= 2"),
 ])
 def test_bad_sequential_t_values_name_their_key(project: Write, options: str, message: str) -> None:
-    error = _error(project(SEQUENTIAL.replace("prior_scale: 0.8, alternative: greater", options)))
+    error = config_error(project(SEQUENTIAL.replace("prior_scale: 0.8, alternative: greater", options)))
     assert (error.line, error.key) == (15, f"hypotheses[0].test.{options.split(':')[0]}")
     assert f"test 'sequential_t': {message}" in str(error)
 
 
 def test_prior_scale_and_expected_replicates_together_are_refused(project: Write) -> None:
-    error = _error(project(SEQUENTIAL.replace("alternative: greater", "expected_replicates: 40")))
+    error = config_error(project(SEQUENTIAL.replace("alternative: greater", "expected_replicates: 40")))
     assert (error.line, error.key) == (15, "hypotheses[0].test.expected_replicates")
     assert "give prior_scale or expected_replicates, not both" in str(error)
 
@@ -139,7 +135,7 @@ def test_prior_scale_and_expected_replicates_together_are_refused(project: Write
 def test_a_fixed_n_test_in_a_sequential_file_gets_the_experiments_refusal_at_its_line(project: Write) -> None:
     text = SEQUENTIAL.replace("{name: sequential_t, prior_scale: 0.8, alternative: greater}", "paired_t")
     text = text.replace("test: {name: betting, mode: win_rate}", "test: welch")
-    error = _error(project(text))
+    error = config_error(project(text))
     assert [(p.line, p.key) for p in error.problems] == [(13, "hypotheses[0]"), (18, "hypotheses[1]")]
     valid = Experiment.from_yaml(project(SEQUENTIAL, name="valid.yaml"))
     with pytest.raises(ExperimentDefinitionError) as engine:  # the experiment's own words, not a copy of its rule
@@ -154,7 +150,7 @@ def test_a_fixed_n_test_in_a_sequential_file_gets_the_experiments_refusal_at_its
 def test_a_test_class_by_import_path_in_a_sequential_file_is_refused_unless_anytime_valid(project: Write) -> None:
     text = SEQUENTIAL.replace("{name: sequential_t, prior_scale: 0.8, alternative: greater}",
                               "{name: 'mysteps:AlwaysSignificant', p: 0.01}")
-    error = _error(project(text))
+    error = config_error(project(text))
     assert (error.line, error.key) == (13, "hypotheses[0]")
     assert "uses always in a sequential experiment" in str(error)
 
@@ -162,7 +158,7 @@ def test_a_test_class_by_import_path_in_a_sequential_file_is_refused_unless_anyt
 def test_a_relative_margin_in_a_sequential_file_is_refused_at_its_hypothesis(project: Write) -> None:
     text = SEQUENTIAL.replace("    min_effect: 0.05\n", "    margin: 0.1\n    margin_relative: true\n")
     text = text.replace("direction: increase", "direction: no_worse\n    higher_is_better: true")
-    error = _error(project(text))
+    error = config_error(project(text))
     assert (error.line, error.key) == (13, "hypotheses[0]")
     assert "a relative margin is not supported in a sequential experiment" in str(error)
 
@@ -170,7 +166,7 @@ def test_a_relative_margin_in_a_sequential_file_is_refused_at_its_hypothesis(pro
 def test_an_experiment_level_refusal_stays_at_the_top(project: Write) -> None:
     """A refusal no single hypothesis causes (two hypotheses of one name) is not pinned on a hypothesis."""
     text = SEQUENTIAL.replace("name: spread_win", "name: mean")
-    error = _error(project(text))
+    error = config_error(project(text))
     assert (error.line, error.key) == (1, "") and "two hypotheses are named 'mean'" in str(error)
 
 
@@ -185,6 +181,6 @@ def test_an_invalid_design_builds_nothing(tmp_path: Path) -> None:
     path = tmp_path / "e.yaml"
     path.write_text(f"datasource: {{import: 'marking:Marking', params: {{mark: '{mark}'}}}}\n"
                     "steps: [marking:metrics]\nreplicates: {sequential: {max: 10, min: 20}}\n")
-    error = _error(path)
+    error = config_error(path)
     assert (error.line, error.key) == (3, "replicates.sequential.min")
     assert not mark.exists()

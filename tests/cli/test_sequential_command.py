@@ -4,11 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +11,8 @@ import pytest
 from crystallize import Result
 from crystallize.stats import sequential_plan
 
-COMMAND = shutil.which("crystallize", path=str(Path(sys.executable).parent))
+from .conftest import COMMAND, crystallize
+from .conftest import run_id_in as _run_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(COMMAND is None, reason="the crystallize command is not installed")]
 
@@ -50,20 +46,6 @@ hypotheses:
 """
 BETTER = "  better: {shift: 0.5, noise: 0.5}"
 SAME = "  same: {noise: 0.5}"
-
-
-def crystallize(*args: str, cwd: Path, code: int = 0) -> subprocess.CompletedProcess[str]:
-    """Run the installed command with piped output and check its exit status."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
-    done = subprocess.run([str(COMMAND), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == code, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-    return done
-
-
-def _run_id(output: str) -> str:
-    match = re.search(r"^run id: (\S+)$", output, re.MULTILINE)
-    assert match, output
-    return match.group(1)
 
 
 @pytest.fixture(scope="module")

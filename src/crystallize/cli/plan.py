@@ -49,7 +49,7 @@ class Plan:
         fixed_replicates: what a fixed-n paired t-test needs for the power.
         max_replicates: the sequential budget that reaches the power.
         expected_replicates, median_replicates: when the sequential run stops if the effect is real.
-        note: why a row has no plan.
+        note: why a row has no plan, or how it was approximated.
     """
 
     hypothesis: str
@@ -130,8 +130,11 @@ def _one(result: Result, v: Verdict, effect: float, power: float, alpha: float |
                                      alternative="two-sided" if claim == "two-sided" else "greater")
     except ValueError as exc:
         return replace(row, note=str(exc))
+    approximated = "planned as the sequential t-test (the betting test's own plan is not computed)" \
+        if v.test == "betting" else None
     return replace(row, fixed_replicates=plan.fixed_replicates, max_replicates=plan.max_replicates,
-                    expected_replicates=plan.expected_replicates, median_replicates=plan.median_replicates)
+                    expected_replicates=plan.expected_replicates, median_replicates=plan.median_replicates,
+                    note=approximated)
 
 
 def plan_rows(result: Result, *, effect: float, power: float, alpha: float | None = None,
@@ -184,5 +187,5 @@ def render_plans(result: Result, rows: list[Plan], *, effect: float, power: floa
 
 
 def notes(rows: list[Plan]) -> list[Text]:
-    """One line per row that has no plan, saying why."""
+    """One line per row with a note: why it has no plan, or how it was approximated."""
     return [Text(f"note: {plain(r.hypothesis)} / {plain(r.treatment)}: {r.note}") for r in rows if r.note]
