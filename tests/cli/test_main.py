@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -203,3 +204,21 @@ def test_show_lists_every_failure_and_its_traceback(tmp_path: Path, capsys: pyte
     assert "t/1 in step 'B': ValueError: odd replicate" in out and "t/3 in step 'B'" in out
     assert main(["show", run_id[:5], "--tracebacks"]) == 0
     assert "Traceback (most recent call last)" in capsys.readouterr().out
+
+
+def test_plan_says_why_a_run_without_pairs_cannot_be_planned(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "allfail.py").write_text(
+        "from crystallize import Experiment, Hypothesis, Treatment, data_source, pipeline_step\n"
+        "@data_source\ndef source(ctx):\n    return 1\n"
+        "@pipeline_step\ndef explode(data):\n    raise RuntimeError('boom')\n"
+        "experiment = Experiment(datasource=source(), pipeline=[explode()], treatments=[Treatment('t', {})],\n"
+        "                        hypotheses=[Hypothesis('acc')], replicates=2, seed=1, name='allfail')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["run", "allfail:experiment", "--no-progress"]) == 1
+    run_id = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    assert main(["plan", run_id, "--effect", "0.1", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["plans"]
+    assert (row["pairs"], row["sd"], row["max_replicates"]) == (0, None, None)
+    assert "only 0 complete pair(s)" in row["note"]

@@ -109,8 +109,11 @@ def _alpha(result: Result, v: Verdict, alpha: float | None) -> float:
 def _one(result: Result, v: Verdict, effect: float, power: float, alpha: float | None) -> Plan:
     from crystallize import stats  # noqa: PLC0415 - SciPy only when planning
 
-    pairs = result.paired_samples(v.metric, v.treatment)
-    diffs = [t - b for b, t in zip(pairs.baseline, pairs.treatment)]
+    try:
+        pairs = result.paired_samples(v.metric, v.treatment)
+        diffs = [t - b for b, t in zip(pairs.baseline, pairs.treatment)]
+    except KeyError:  # no run returned the metric (every run failed, say)
+        diffs = []
     sd = statistics.stdev(diffs) if len(diffs) >= 2 else None
     claim, shift, why = _claim(v)
     row = Plan(v.hypothesis, v.treatment, v.metric, v.test, claim, effect, sd, len(diffs),
