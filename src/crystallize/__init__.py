@@ -8,13 +8,29 @@ verdict with an effect size, a confidence interval and a p-value.
 from __future__ import annotations
 
 import logging
+import os
+from typing import TYPE_CHECKING
 
 from crystallize import core
 from crystallize.core import *  # noqa: F403 - the top level offers exactly core's public names
+from crystallize.core.result import use_store_opener
+
+if TYPE_CHECKING:
+    from crystallize.store import Store
 
 __version__ = "0.1.0"
 
 logging.getLogger("crystallize").addHandler(logging.NullHandler())
+
+
+def _open_store(path: str | os.PathLike[str]) -> Store:
+    """Open a run store for ``Result.load``: the model does not know the store; this package wires it in."""
+    from crystallize.store import open as open_store  # noqa: PLC0415 - SQLite loads only when a store is read
+
+    return open_store(path)
+
+
+use_store_opener(_open_store)
 
 __all__ = ["__version__"]
 __all__ += core.__all__

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from crystallize import Experiment
-from crystallize.cli.config import ConfigError
+from crystallize.config import ConfigError
 
 COMMAND = shutil.which("crystallize", path=str(Path(sys.executable).parent))
 

@@ -1,13 +1,24 @@
-"""Experiment folders written on the fly: a steps module beside a YAML file."""
+"""Experiment folders written on the fly (a steps module beside a YAML file), and helpers that
+load a file expecting its refusal or run the installed command."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from crystallize import Experiment
+from crystallize.config import ConfigError
+
+#: The installed command beside this interpreter (``None`` if it is not installed).
+COMMAND = shutil.which("crystallize", path=str(Path(sys.executable).parent))
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "yaml_quickstart"
 
@@ -108,3 +119,26 @@ def example_copy(tmp_path: Path) -> Path:
     target = tmp_path / "yaml_quickstart"
     shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", ".crystallize"))
     return target
+
+
+def config_error(path: Path) -> ConfigError:
+    """The :class:`ConfigError` that loading ``path`` raises."""
+    with pytest.raises(ConfigError) as info:
+        Experiment.from_yaml(path)
+    return info.value
+
+
+def crystallize(*args: str, cwd: Path, code: int = 0) -> subprocess.CompletedProcess[str]:
+    """Run the installed command with piped output (so: no colour) and check its exit status."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
+    done = subprocess.run([str(COMMAND), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == code, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text
+    return done
+
+
+def run_id_in(output: str) -> str:
+    """The run id a command printed (``run id: ...``)."""
+    match = re.search(r"^run id: (\S+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)

@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-BIN = Path(sys.executable).parent
-COMMAND = shutil.which("crystallize", path=str(BIN))
+from .conftest import COMMAND, crystallize
+from .conftest import run_id_in as _run_id
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(COMMAND is None, reason=f"crystallize is not installed in {BIN}")]
-
-
-def crystallize(*args: str, cwd: Path, code: int = 0) -> subprocess.CompletedProcess[str]:
-    """Run the installed command with piped output (so: no colour) and check its exit status."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
-    done = subprocess.run([str(COMMAND), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == code, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-    assert "\x1b[" not in done.stdout + done.stderr  # piped: plain text
-    return done
-
-
-def _run_id(output: str) -> str:
-    match = re.search(r"^run id: (\S+)$", output, re.MULTILINE)
-    assert match, output
-    return match.group(1)
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(COMMAND is None, reason="the crystallize command is not installed")]
 
 
 @pytest.fixture(scope="module")

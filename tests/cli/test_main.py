@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,14 +11,15 @@ import pytest
 from crystallize import Experiment
 from crystallize.cli.console import CliError
 from crystallize.cli.main import main
-from crystallize.cli.target import load_target, with_overrides
+from crystallize.cli.target import load_target, replicates_override, with_overrides
+from crystallize.core.sequential import Sequential
 
 from .conftest import VALID
 
 Write = Callable[..., Path]
 
-COMMANDS = [[], ["run"], ["list"], ["show"], ["report"], ["export"], ["compare"], ["cache"], ["cache", "info"],
-            ["cache", "clear"]]
+COMMANDS = [[], ["run"], ["list"], ["show"], ["report"], ["export"], ["compare"], ["plan"], ["cache"],
+            ["cache", "info"], ["cache", "clear"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "crystallize")
@@ -105,6 +107,31 @@ def test_overrides_build_a_modified_copy(project: Write) -> None:
     assert isinstance(changed, Experiment) and changed.fingerprint() != experiment.fingerprint()
 
 
+def test_overrides_keep_a_sequential_design_and_a_seed_left_to_chance(project: Write) -> None:
+    sequential = Experiment.from_yaml(project(VALID.replace("replicates: 6", "replicates: {sequential: {max: 30}}")
+                                              .replace("test: paired_t", "test: sequential_t")
+                                              .replace("test: {name: permutation, n_resamples: 500, paired: true}",
+                                                       "test: betting")))
+    assert with_overrides(sequential, seed=9).sequential == Sequential(max=30)  # --seed alone keeps the design
+    unseeded = Experiment.from_yaml(project(VALID.replace("seed: 3\n", ""), name="unseeded.yaml"))
+    assert not with_overrides(unseeded, replicates=3).seed_given  # so --resume still adopts the earlier seed
+
+
+def test_design_options_become_a_design(project: Write) -> None:
+    anytime = Experiment.from_yaml(project(VALID.replace("test: paired_t", "test: sequential_t")
+                                           .replace("test: {name: permutation, n_resamples: 500, paired: true}",
+                                                    "test: {name: betting, mode: win_rate}")))
+    assert replicates_override(anytime) is None
+    assert replicates_override(anytime, replicates=4) == 4
+    assert replicates_override(anytime, sequential=True, max_replicates=50, batch=2) == Sequential(50, 2, 5)
+    sequential = with_overrides(anytime, replicates=Sequential(max=40, batch=4, min=8))
+    assert replicates_override(sequential, max_replicates=80) == Sequential(80, 4, 8)  # the rest is kept
+    assert replicates_override(sequential, replicates=5) == 5  # a fixed design: anytime-valid tests allow it
+    with pytest.raises(CliError, match=r"'mean' uses paired_t; 'spread_any' uses permutation"):
+        replicates_override(Experiment.from_yaml(project(VALID, name="fixed.yaml")), sequential=True,
+                            max_replicates=50)
+
+
 def test_cache_info_and_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = tmp_path / "store"
     (store / "cache" / "ab").mkdir(parents=True)
@@ -177,3 +204,21 @@ def test_show_lists_every_failure_and_its_traceback(tmp_path: Path, capsys: pyte
     assert "t/1 in step 'B': ValueError: odd replicate" in out and "t/3 in step 'B'" in out
     assert main(["show", run_id[:5], "--tracebacks"]) == 0
     assert "Traceback (most recent call last)" in capsys.readouterr().out
+
+
+def test_plan_says_why_a_run_without_pairs_cannot_be_planned(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "allfail.py").write_text(
+        "from crystallize import Experiment, Hypothesis, Treatment, data_source, pipeline_step\n"
+        "@data_source\ndef source(ctx):\n    return 1\n"
+        "@pipeline_step\ndef explode(data):\n    raise RuntimeError('boom')\n"
+        "experiment = Experiment(datasource=source(), pipeline=[explode()], treatments=[Treatment('t', {})],\n"
+        "                        hypotheses=[Hypothesis('acc')], replicates=2, seed=1, name='allfail')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["run", "allfail:experiment", "--no-progress"]) == 1
+    run_id = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    assert main(["plan", run_id, "--effect", "0.1", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["plans"]
+    assert (row["pairs"], row["sd"], row["max_replicates"]) == (0, None, None)
+    assert "only 0 complete pair(s)" in row["note"]

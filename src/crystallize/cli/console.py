@@ -15,8 +15,8 @@ from typing import IO
 
 from rich.console import Console
 
-from crystallize.cli.config import ConfigError
-from crystallize.cli.imports import ImportPathError
+from crystallize.config.problems import ConfigError
+from crystallize.config.imports import ImportPathError
 from crystallize.core.exceptions import CrystallizeError, ExperimentDefinitionError, RunFailedError
 from crystallize.core.safe_text import printable
 from crystallize.store.errors import DefinitionChangedError, RunIdError, StoreNotFoundError

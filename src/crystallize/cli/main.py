@@ -1,4 +1,4 @@
-"""The ``crystallize`` command: run experiments, list, show, report, export and compare runs."""
+"""The ``crystallize`` command: run experiments, list, show, report, export, compare and plan runs."""
 
 from __future__ import annotations
 
@@ -55,7 +55,15 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
 
 @cli.command()
 @click.argument("target")
-@click.option("--replicates", "-n", type=click.IntRange(min=1), help="Override the number of replicates.")
+@click.option("--replicates", "-n", type=click.IntRange(min=1),
+              help="Run this fixed number of replicates (also for a sequential experiment).")
+@click.option("--sequential", is_flag=True,
+              help="Run in rounds until every hypothesis is decided; needs anytime-valid tests and --max-replicates.")
+@click.option("--max-replicates", type=click.IntRange(min=2),
+              help="Sequential: the budget, at most this many replicates per condition.")
+@click.option("--batch", type=click.IntRange(min=1), help="Sequential: replicates per condition each round [5].")
+@click.option("--min-replicates", type=click.IntRange(min=2),
+              help="Sequential: replicates per condition before the first look [5].")
 @click.option("--seed", "-s", type=click.IntRange(min=0), help="Override the master seed.")
 @click.option("--backend", "-b", type=click.Choice(BACKENDS), default="serial", show_default=True,
               help="Where the runs execute.")
@@ -63,17 +71,24 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
 @click.option("--resume", is_flag=True, help="Continue the latest run of this exact experiment.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 @pass_state
-def run(state: _State, target: str, replicates: int | None, seed: int | None, backend: str, workers: int | None,
+def run(state: _State, target: str, replicates: int | None, sequential: bool, max_replicates: int | None,
+        batch: int | None, min_replicates: int | None, seed: int | None, backend: str, workers: int | None,
         resume: bool, no_progress: bool) -> None:
     """Run TARGET and print its summary and run id.
 
     TARGET is an experiment file (FILE.yaml) or 'module:attr' naming an
     Experiment, or a function of no arguments returning one
-    ('path/to/file.py:attr' works too).
+    ('path/to/file.py:attr' works too). --sequential turns it into a
+    sequential experiment; --max-replicates, --batch and --min-replicates
+    alone change the design of one that is sequential already (raise
+    --max-replicates with --resume to extend a run that spent its budget).
     """
-    from crystallize.cli.target import load_target, with_overrides  # noqa: PLC0415
+    from crystallize.cli.target import load_target, replicates_override, with_overrides  # noqa: PLC0415
 
-    experiment = with_overrides(load_target(target), replicates=replicates, seed=seed)
+    experiment = load_target(target)
+    design = replicates_override(experiment, replicates=replicates, sequential=sequential,
+                                 max_replicates=max_replicates, batch=batch, min_replicates=min_replicates)
+    experiment = with_overrides(experiment, replicates=design, seed=seed)
     try:
         result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
                                 progress=False if no_progress else None)
@@ -194,6 +209,42 @@ def compare(state: _State, run_a: str, run_b: str) -> None:
 
     a, b = stored.load(state.store, run_a), stored.load(state.store, run_b)
     make_console().print(render_comparison(a, b))
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--effect", type=float, required=True,
+              help="The effect to detect, in the metric's units, in the direction each hypothesis claims.")
+@click.option("--power", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.8,
+              show_default=True, help="The chance of detecting the effect.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="The level [each hypothesis's alpha]; shared among its family's comparisons under a correction.")
+@click.option("--metric", help="Only the hypotheses about this metric.")
+@click.option("--treatment", help="Only this treatment.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plans as JSON.")
+@pass_state
+def plan(state: _State, run_id: str, effect: float, power: float, alpha: float | None, metric: str | None,
+         treatment: str | None, as_json: bool) -> None:
+    """Plan replicates for an effect from stored run RUN_ID: fixed n and sequential.
+
+    For every hypothesis and treatment, from the spread of the run's paired
+    differences: the replicates a fixed paired t-test needs, and the
+    sequential budget with the expected and median stopping counts.
+    """
+    import json  # noqa: PLC0415
+
+    from crystallize.cli.plan import notes, plan_rows, render_plans  # noqa: PLC0415
+
+    result = stored.load(state.store, run_id)
+    rows = plan_rows(result, effect=effect, power=power, alpha=alpha, metric=metric, treatment=treatment)
+    if as_json:
+        click.echo(json.dumps({"run_id": result.run_id, "name": result.name, "effect": effect, "power": power,
+                               "plans": [row.as_dict() for row in rows]}, indent=2))
+        return
+    console = make_console()
+    console.print(render_plans(result, rows, effect=effect, power=power))
+    for line in notes(rows):
+        console.print(line)
 
 
 @cli.group()

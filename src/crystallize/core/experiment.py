@@ -223,10 +223,15 @@ class Experiment:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Experiment:
-        """Build an experiment from a YAML file (see ``crystallize.cli.config``)."""
-        from crystallize.cli.config import load_experiment  # noqa: PLC0415 - YAML support is optional
+        """Build an experiment from a YAML file (see :mod:`crystallize.config`).
 
-        return load_experiment(path)
+        Raises:
+            ConfigError: the file is missing, not YAML, or invalid; every problem
+                is listed with its key and line.
+        """
+        from crystallize.config import load_experiment  # noqa: PLC0415 - PyYAML loads only for files
+
+        return load_experiment(path, cls)
 
     # -- the plan -------------------------------------------------------------
     @property

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from crystallize.core.analysis import aligned, by_condition, samples
-from crystallize.core.exceptions import suggest
+from crystallize.core.exceptions import CrystallizeError, suggest
 from crystallize.core.jsonable import standard_json
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.verdict import Verdict
@@ -20,7 +22,27 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import RenderableType
 
-__all__ = ["PairedSamples", "Result"]
+__all__ = ["PairedSamples", "Result", "ResultReader", "use_store_opener"]
+
+
+class ResultReader(Protocol):
+    """A run store open for reading, as :meth:`Result.load` uses it."""
+
+    def load_result(self, run_id: str) -> Result:
+        """The stored result of ``run_id`` (a unique prefix is enough)."""
+        ...
+
+
+#: Opens a store folder for :meth:`Result.load`. The model knows no store: the
+#: package's top level, which assembles model and store, sets it (``use_store_opener``).
+_store_opener: Callable[[str | os.PathLike[str]], AbstractContextManager[ResultReader]] | None = None
+
+
+def use_store_opener(opener: Callable[[str | os.PathLike[str]], AbstractContextManager[ResultReader]]) -> None:
+    """Set how :meth:`Result.load` opens a store folder: ``opener(path)`` gives a context
+    manager holding a :class:`ResultReader` (``crystallize.store.open`` is one)."""
+    global _store_opener  # noqa: PLW0603 - the one place the store is wired into the model
+    _store_opener = opener
 
 
 class PairedSamples(NamedTuple):
@@ -216,11 +238,25 @@ class Result:
         return plan_replicates(self, effect_size=effect_size, difference=difference, power=power)
 
     @classmethod
-    def load(cls, run_id: str, store: str | Path = ".crystallize") -> Result:
-        """Load a stored experiment run (``run_id`` may be a unique prefix) without running anything."""
-        from crystallize.store import open as open_store  # noqa: PLC0415
+    def load(cls, run_id: str, store: str | os.PathLike[str] | ResultReader = ".crystallize") -> Result:
+        """Load a stored experiment run without running anything.
 
-        return open_store(store).load_result(run_id)  # type: ignore[no-any-return]
+        Args:
+            run_id: the experiment run's id, or any unique prefix of it.
+            store: the store folder, or a store already open for reading (any
+                object with ``load_result(run_id)``, such as ``crystallize.store.open(path)``).
+
+        Raises:
+            StoreNotFoundError: there is no store in the folder.
+            RunIdError: no single run matches ``run_id``.
+        """
+        if not isinstance(store, (str, os.PathLike)):
+            return store.load_result(run_id)
+        if _store_opener is None:
+            raise CrystallizeError("no run store can be opened here: the crystallize package sets its opener when "
+                                   "it is imported (use_store_opener); pass an opened store instead")
+        with _store_opener(store) as reader:
+            return reader.load_result(run_id)
 
     # -- exports -------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
