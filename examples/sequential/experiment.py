@@ -18,8 +18,7 @@ from __future__ import annotations
 from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier
 
-from crystallize import Experiment, Hypothesis, SequentialTTest, Treatment, data_source, pipeline_step
-from crystallize.core.sequential import Sequential
+from crystallize import Experiment, Hypothesis, Sequential, SequentialTTest, Treatment, data_source, pipeline_step
 
 
 @data_source

@@ -20,7 +20,7 @@ def test_exported_names_are_pinned():
         "MissingMetricError", "Pipeline", "PipelineExecutionError", "PipelineStep", "Result", "RunError",
         "RunFailedError", "RunRecord", "RunSpec", "StatisticalTest", "Treatment", "Verdict", "WelchTTest",
         "data_source", "pipeline_step", "MannWhitneyU", "PairedTTest", "PermutationTest", "StudentTTest",
-        "WilcoxonSignedRank", "BettingTest", "SequentialTTest",
+        "WilcoxonSignedRank", "BettingTest", "SequentialTTest", "Sequential",
     }
 
 

@@ -152,3 +152,20 @@ def test_kill_nine_mid_way_then_resume_reaches_the_same_result(tmp_path):
     again = subprocess.run([sys.executable, str(script), str(tmp_path / "b"), "0", "resume"], capture_output=True,
                            text=True, env=env, timeout=300, check=True).stdout
     assert again.split("RESULT", 1)[1].strip() == expected
+
+
+def test_min_effect_without_a_sequential_design_is_said_to_be_ignored():
+    from crystallize import DesignWarning
+
+    with pytest.warns(DesignWarning, match="min_effect only stops a sequential experiment"):
+        Experiment(draw(), [score()], [Treatment("t", {"lift": 1.0})],
+                   hypotheses=[Hypothesis("score", min_effect=0.1)], replicates=5)
+
+
+def test_min_effect_with_a_betting_test_is_refused():
+    from crystallize import BettingTest
+
+    with pytest.raises(ExperimentDefinitionError, match="BettingTest gives none"):
+        Experiment(draw(), [score()], [Treatment("t", {"lift": 1.0})],
+                   hypotheses=[Hypothesis("score", BettingTest(mode="win_rate"), min_effect=0.1)],
+                   replicates=Sequential(max=50))

@@ -28,6 +28,7 @@ from crystallize.core.pipeline_step import PipelineStep, pipeline_step
 from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.result import Result
+from crystallize.core.sequential import Sequential
 from crystallize.core.stat_test import (
     BettingTest,
     MannWhitneyU,
@@ -63,6 +64,7 @@ __all__ = [
     "MissingMetricError",
     "PairedTTest",
     "PermutationTest",
+    "Sequential",
     "SequentialTTest",
     "Pipeline",
     "PipelineExecutionError",

@@ -15,6 +15,7 @@ from crystallize.core.context import FrozenContext
 from crystallize.core.datasource import DataSource, DataSourceFactory
 from crystallize.core.exceptions import (
     ContextMutationError,
+    DesignWarning,
     ExperimentDefinitionError,
 )
 from crystallize.core.fingerprint import hash_value
@@ -25,6 +26,7 @@ from crystallize.core.provenance import environment, git_state
 from crystallize.core.result import Result
 from crystallize.core.sequential import Sequential
 from crystallize.core.treatment import RESERVED_CONDITIONS, Treatment
+from crystallize.stats.warnings import warn
 
 __all__ = ["Experiment"]
 
@@ -71,6 +73,10 @@ def _sequential_iv(hypotheses: Sequence[Hypothesis]) -> None:
             raise ExperimentDefinitionError(
                 f"hypothesis {h.name!r}: a relative margin is not supported in a sequential experiment; give the "
                 "margin in the metric's units")
+        if h.min_effect is not None and test.test_name == "betting":
+            raise ExperimentDefinitionError(
+                f"hypothesis {h.name!r}: min_effect needs a confidence sequence to rule an effect out, and "
+                "BettingTest gives none; use SequentialTTest() or leave min_effect out")
 
 
 def _seed_iv(seed: Any) -> int | None:
@@ -211,6 +217,9 @@ class Experiment:
         self.hypotheses = _hypotheses_iv(hypothesis, hypotheses)
         if design is not None:
             _sequential_iv(self.hypotheses)
+        elif any(h.min_effect is not None for h in self.hypotheses):
+            warn("min_effect only stops a sequential experiment early (replicates=Sequential(max=...)); with a fixed "
+                 "number of replicates it is ignored", DesignWarning)
         #: The sequential design, or ``None`` for a fixed number of replicates.
         self.sequential: Sequential | None = design
         self.replicates = replicates
