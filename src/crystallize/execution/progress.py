@@ -130,7 +130,7 @@ class ProgressBar:
         self._conditions = 0
         self._target = 0  # replicates per condition at the end of the current round
         self._name: object = "experiment"
-        self._progress: Progress | None = None
+        self._progress: _Progress | None = None
         self._task: TaskID | None = None
         self._next = 0.0
 
