@@ -31,11 +31,8 @@ def browser():  # type: ignore[no-untyped-def]
             instance.close()
 
 
-@pytest.mark.parametrize("size", list(VIEWPORTS))
-def test_report_renders_cleanly_and_every_plot_is_visible(
-    browser, small_result: Result, tmp_path: Path, size: str  # type: ignore[no-untyped-def]
-) -> None:
-    report = write_report(small_result, tmp_path / "report.html")
+def open_report(browser, report: Path, size: str):  # type: ignore[no-untyped-def]
+    """A page at ``size`` showing ``report``, with the console problems and requests it had."""
     width, height = VIEWPORTS[size]
     page = browser.new_page(viewport={"width": width, "height": height})
     problems: list[str] = []
@@ -45,7 +42,16 @@ def test_report_renders_cleanly_and_every_plot_is_visible(
     page.on("request", lambda r: requests.append(r.url))
     page.goto(report.as_uri())
     page.wait_for_load_state("load")
+    return page, problems, requests
 
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_report_renders_cleanly_and_every_plot_is_visible(
+    browser, small_result: Result, tmp_path: Path, size: str  # type: ignore[no-untyped-def]
+) -> None:
+    report = write_report(small_result, tmp_path / "report.html")
+    width, height = VIEWPORTS[size]
+    page, problems, requests = open_report(browser, report, size)
     assert problems == []
     assert requests == [report.as_uri()]  # nothing fetched but the file itself
     table = page.locator("table.verdicts")
@@ -79,13 +85,8 @@ def test_sequence_plots_render_with_the_decision_inside_the_plot(
     result = run_sequential()  # better accepted at 20, same futile at 35, looks 5 to 35
     report = write_report(result, tmp_path / "sequential.html")
     width, height = VIEWPORTS[size]
-    page = browser.new_page(viewport={"width": width, "height": height})
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    page.goto(report.as_uri())
-    page.wait_for_load_state("load")
-    assert problems == []
+    page, problems, requests = open_report(browser, report, size)
+    assert problems == [] and requests == [report.as_uri()]
     assert "stopped at 35 of at most 60 replicates" in page.locator("header").inner_text()
     plots = page.locator("svg.plot.sequence")
     assert plots.count() == 2
