@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from rich.console import Console
@@ -9,6 +10,7 @@ from crystallize import RunFailedError
 from crystallize.execution import make_progress
 from crystallize.execution.progress import NullProgress, ProgressBar
 
+from ..sequential_runs import sequential_experiment
 from .experiments import Stopper, make
 
 
@@ -61,3 +63,58 @@ def test_the_bar_on_a_process_backend():
     bar = ProgressBar(console)
     make(replicates=4).run(backend="processes", workers=2, store=False, progress=False, callbacks=[bar])
     assert "12/12" in out.getvalue() and "0 failed" in out.getvalue()
+
+
+# -- sequential experiments ---------------------------------------------------------------------
+
+
+class Evidence:
+    """Keeps what the bar shows after each look (a listener placed after the bar)."""
+
+    def __init__(self, bar: ProgressBar) -> None:
+        self.bar = bar
+        self.seen: list[tuple[int, int, str]] = []
+
+    def on_look(self, look) -> None:  # type: ignore[no-untyped-def]
+        self.seen.append((self.bar.done, self.bar.total, self.bar.tally.text()))
+
+
+def test_a_sequential_bar_shows_each_round_and_its_total_grows_round_by_round():
+    console, out = terminal()
+    bar = ProgressBar(console)
+    evidence = Evidence(bar)
+    result = sequential_experiment().run(store=False, progress=False, callbacks=[bar, evidence])
+    assert (result.stopped_at, result.stop_reason) == (35, "decided")  # 7 looks, 3 conditions, budget 60
+    decided = [0, 0, 0, 1, 1, 1, 2]
+    assert evidence.seen == [(15 * k, 15 * (k + 1) if k < 7 else 105,
+                              f"round {k} · {5 * k} replicates · {decided[k - 1]} of 2 decided") for k in range(1, 8)]
+    text = out.getvalue()
+    assert "round 7 · 35 replicates · 2 of 2 decided" in text and "105/105" in text
+    assert "/180" not in text  # never the budget's 60 x 3 runs as the total
+    assert "round ends in" in text
+    assert (bar.done, bar.total) == (105, 105) and not bar.showing
+
+
+def test_without_a_terminal_each_look_is_logged_at_info(caplog):
+    caplog.set_level(logging.INFO, logger="crystallize")
+    sequential_experiment().run(store=False, progress=None)  # pytest's stderr is not a terminal
+    lines = [r.getMessage() for r in caplog.records if "round " in r.getMessage()]
+    assert len(lines) == 7
+    assert lines[0] == "experiment 'seq': round 1 · 5 replicates · 0 of 2 decided"
+    assert lines[3] == "experiment 'seq': round 4 · 20 replicates · 1 of 2 decided; decided now: x / better: accepted"
+    assert lines[6] == "experiment 'seq': round 7 · 35 replicates · 2 of 2 decided; decided now: x / same: futile"
+
+
+def test_a_resumed_sequential_bar_counts_the_stored_runs_and_continues_the_rounds(tmp_path):
+    experiment = sequential_experiment()
+    first = experiment.run(store=tmp_path, progress=False, callbacks=[Stopper(after=37)])  # in round 3
+    assert first.interrupted
+    console, out = terminal()
+    bar = ProgressBar(console)
+    evidence = Evidence(bar)
+    result = sequential_experiment().run(store=tmp_path, resume=True, progress=False, callbacks=[bar, evidence])
+    assert result.stopped_at == 35 and result.provenance["resumed_runs"] == 37
+    # the replayed looks (5, 10) come first; the rounds go on from there
+    assert [text.split(" · ")[0] for _, _, text in evidence.seen] == [f"round {k}" for k in range(1, 8)]
+    assert bar.done == bar.total == len(result.records)
+    assert f"{len(result.records)}/{len(result.records)}" in out.getvalue()

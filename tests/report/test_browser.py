@@ -31,11 +31,8 @@ def browser():  # type: ignore[no-untyped-def]
             instance.close()
 
 
-@pytest.mark.parametrize("size", list(VIEWPORTS))
-def test_report_renders_cleanly_and_every_plot_is_visible(
-    browser, small_result: Result, tmp_path: Path, size: str  # type: ignore[no-untyped-def]
-) -> None:
-    report = write_report(small_result, tmp_path / "report.html")
+def open_report(browser, report: Path, size: str):  # type: ignore[no-untyped-def]
+    """A page at ``size`` showing ``report``, with the console problems and requests it had."""
     width, height = VIEWPORTS[size]
     page = browser.new_page(viewport={"width": width, "height": height})
     problems: list[str] = []
@@ -45,7 +42,16 @@ def test_report_renders_cleanly_and_every_plot_is_visible(
     page.on("request", lambda r: requests.append(r.url))
     page.goto(report.as_uri())
     page.wait_for_load_state("load")
+    return page, problems, requests
 
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_report_renders_cleanly_and_every_plot_is_visible(
+    browser, small_result: Result, tmp_path: Path, size: str  # type: ignore[no-untyped-def]
+) -> None:
+    report = write_report(small_result, tmp_path / "report.html")
+    width, height = VIEWPORTS[size]
+    page, problems, requests = open_report(browser, report, size)
     assert problems == []
     assert requests == [report.as_uri()]  # nothing fetched but the file itself
     table = page.locator("table.verdicts")
@@ -65,6 +71,50 @@ def test_report_renders_cleanly_and_every_plot_is_visible(
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.evaluate("window.scrollTo(0, 0)")
     shot = tmp_path / f"report-{size}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_sequence_plots_render_with_the_decision_inside_the_plot(
+    browser, tmp_path: Path, size: str  # type: ignore[no-untyped-def]
+) -> None:
+    from ..sequential_runs import run_sequential
+
+    result = run_sequential()  # better accepted at 20, same futile at 35, looks 5 to 35
+    report = write_report(result, tmp_path / "sequential.html")
+    width, height = VIEWPORTS[size]
+    page, problems, requests = open_report(browser, report, size)
+    assert problems == [] and requests == [report.as_uri()]
+    assert "stopped at 35 of at most 60 replicates" in page.locator("header").inner_text()
+    plots = page.locator("svg.plot.sequence")
+    assert plots.count() == 2
+    for i in range(2):
+        plot = plots.nth(i)
+        plot.scroll_into_view_if_needed()
+        assert plot.is_visible()
+        box = plot.bounding_box()
+        assert box is not None and box["width"] > 0.6 * min(width, 500) and box["height"] > 150
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5
+        # the band, the estimate's 7 points and the decision marker are drawn inside the plot
+        band = plot.locator("path.band").bounding_box()
+        assert band is not None and band["height"] > 20
+        assert plot.locator("circle.cs-point").count() == 7
+        marker = plot.locator("circle.decision-point").bounding_box()
+        assert marker is not None
+        assert box["x"] <= marker["x"] and marker["x"] + marker["width"] <= box["x"] + box["width"]
+        assert box["y"] <= marker["y"] and marker["y"] + marker["height"] <= box["y"] + box["height"]
+        # the band is drawn in a fill colour of its own, not black
+        fill = plot.locator("path.band").evaluate("e => getComputedStyle(e).fill")
+        assert fill not in ("rgb(0, 0, 0)", "none")
+        caption = plot.locator("xpath=../figcaption").inner_text()
+        assert "95% confidence sequence" in caption and "at every look at once" in caption
+    assert page.locator("table.verdicts").get_by_text("decided at 20").is_visible()
+    if size == "phone":  # stacked one card per verdict: the evidence under the label, nothing to scroll
+        assert page.locator("div.scroll:has(table.verdicts)").evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    shot = tmp_path / f"sequential-{size}.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     page.close()

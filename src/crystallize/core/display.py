@@ -12,14 +12,16 @@ and ``crystallize compare`` all write numbers through these helpers, so that
   a sentence says why, and whether it is per comparison or simultaneous;
 * a percentage change is shown only where the baseline mean is clearly not 0;
 * numbers of any magnitude (1e160 as much as 1e-160) are summarised without
-  overflowing.
+  overflowing;
+* a sequential verdict shows its evidence (E, from ln E without overflow) and
+  where it was decided, and a sequential result says where and why it stopped.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,9 +30,10 @@ from crystallize.core.verdict import DEFAULT_FAMILY
 if TYPE_CHECKING:
     from crystallize.core.verdict import Verdict
 
-__all__ = ["DASH", "better_direction", "difference_text", "estimand_label", "estimate_value", "format_number",
-           "format_p", "format_percent", "interval_bounds", "interval_label", "interval_notes", "interval_text",
-           "level_text", "margin_bounds", "mean_sd", "one_sided", "relative_text"]
+__all__ = ["DASH", "better_direction", "decided_text", "difference_text", "estimand_label", "estimate_value",
+           "evidence_lines", "format_e_value", "format_number", "format_p", "format_percent", "interval_bounds",
+           "interval_label", "interval_notes", "interval_text", "level_text", "margin_bounds", "mean_sd", "one_sided",
+           "relative_text", "stop_text"]
 
 DASH = "—"
 
@@ -255,6 +258,77 @@ def interval_notes(verdicts: Iterable[Verdict]) -> list[str]:
 
 
 _CORRECTIONS = {"holm": "Holm", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg"}
+
+_LN10 = math.log(10.0)
+
+
+def format_e_value(log_e: float | None) -> str:
+    """The e-value ``E = exp(ln E)``, compactly and at any size (from ``ln E``, so
+    ``ln E = 5000`` does not overflow).
+
+    Examples:
+        >>> format_e_value(math.log(562.3)), format_e_value(math.log(0.0213)), format_e_value(5000.0)
+        ('562', '0.0213', '3.0e+2171')
+    """
+    if log_e is None or math.isnan(log_e):
+        return DASH
+    if math.isinf(log_e):
+        return "∞" if log_e > 0 else "0"
+    if math.log(1e-3) <= log_e < math.log(999.5):
+        return f"{math.exp(log_e):.3g}"
+    exponent = math.floor(log_e / _LN10)
+    mantissa = round(10 ** (log_e / _LN10 - exponent), 1)
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.1f}e{exponent:+03d}"
+
+
+#: Sequential outcomes that end a comparison before the budget.
+_DECIDED = ("accepted", "opposite", "futile")
+
+
+def decided_text(verdict: Verdict) -> str:
+    """``"decided at 15"`` (replicates per condition) for a decided sequential verdict, else ``""``."""
+    if verdict.sequential in _DECIDED and verdict.decided_at is not None:
+        return f"decided at {verdict.decided_at}"
+    return ""
+
+
+def evidence_lines(verdict: Verdict) -> list[str]:
+    """What a sequential verdict adds under its label: ``["E = 562", "decided at 15"]``
+    (``[]`` for a fixed design)."""
+    if verdict.sequential is None or verdict.status != "ok":
+        return []
+    lines = [f"E = {format_e_value(verdict.e_value)}"] if verdict.e_value is not None else []
+    decided = decided_text(verdict)
+    return [*lines, decided] if decided else lines
+
+
+def _stop_reason(reason: str, verdicts: Sequence[Verdict]) -> str:
+    outcomes = [v.sequential for v in verdicts if v.sequential]
+    futile, total = outcomes.count("futile"), len(outcomes)
+    open_ = sum(o not in _DECIDED for o in outcomes)
+    if reason == "decided":
+        return "every hypothesis decided" + (f" ({futile} of {total} futile)" if futile else "")
+    if reason == "futile":
+        return "every hypothesis futile (no effect >= min_effect)"
+    if reason == "max_replicates":
+        return "budget spent" + (f" ({open_} of {total} inconclusive)" if open_ else "")
+    if reason == "interrupted":
+        return "interrupted" + (f" ({open_} of {total} undecided)" if open_ else "")
+    return reason
+
+
+def stop_text(info: Mapping[str, Any] | None, verdicts: Sequence[Verdict] = ()) -> str:
+    """Where and why a sequential run stopped, from ``result.provenance["sequential"]``:
+    ``"sequential: stopped at 35 of at most 200 replicates: every hypothesis decided"``;
+    ``""`` for a fixed design."""
+    if not info:
+        return ""
+    budget = (info.get("design") or {}).get("max")
+    of = f" of at most {budget}" if budget is not None else ""
+    reason = _stop_reason(str(info.get("stop_reason")), verdicts)
+    return f"sequential: stopped at {info.get('stopped_at', '?')}{of} replicates: {reason}"
 
 
 def mean_sd(values: Sequence[float] | np.ndarray) -> tuple[float, float | None]:

@@ -29,6 +29,7 @@ from crystallize.core.display import (
     difference_text,
     estimand_label,
     estimate_value,
+    evidence_lines,
     format_number,
     format_p,
     interval_bounds,
@@ -36,6 +37,7 @@ from crystallize.core.display import (
     interval_notes,
     interval_text,
     mean_sd,
+    stop_text,
 )
 from crystallize.core.record import is_number
 from crystallize.core.safe_text import plain, printable
@@ -189,6 +191,12 @@ def _label(v: Verdict) -> Text:
     return Text(v.label, style=_STYLE.get(v.label, ""))
 
 
+def _label_cell(v: Verdict) -> Text:
+    """The label, with a sequential verdict's evidence and decision point under it, dimmed."""
+    lines = evidence_lines(v)
+    return Text.assemble(_label(v), ("\n" + "\n".join(lines), "dim")) if lines else _label(v)
+
+
 _TITLE = "Verdicts (difference = treatment − baseline: each test's own estimate)"
 
 
@@ -203,7 +211,7 @@ def _verdict_table(verdicts: Sequence[Verdict]) -> Table:
         table.add_row(Text.assemble(plain(v.hypothesis), f" {_arrow(v)}\n", plain(v.test, "dim")),
                       plain(v.treatment), _two_lines(estimate_value(v), estimand_label(v)),
                       _two_lines(interval_bounds(v), interval_label(v)), _effect(v),
-                      format_p(v.p_value, v.alpha), format_p(v.p_value_adjusted, v.alpha), _label(v))
+                      format_p(v.p_value, v.alpha), format_p(v.p_value_adjusted, v.alpha), _label_cell(v))
     return _pinned(table)
 
 
@@ -213,6 +221,8 @@ def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Text:
         text.append("\n")
         text.append_text(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim"),
                                        " · ", plain(v.treatment), ": ", _label(v)))
+        if evidence_lines(v):
+            text.append(f"\n  evidence {', '.join(evidence_lines(v))}")
         for field, value in (("difference", difference_text(v)), ("interval", interval_text(v)),
                              ("effect", _effect(v)), ("p", format_p(v.p_value, v.alpha)),
                              ("p adj.", format_p(v.p_value_adjusted, v.alpha))):
@@ -256,15 +266,19 @@ def _failure_groups(result: Result) -> list[str]:
 def render_summary(result: Result) -> RenderableType:
     """A Rich renderable of ``result``; computes nothing that is not on it."""
     prov = result.provenance
+    stopped = stop_text(prov.get("sequential"), result.hypotheses)
+    replicates = "" if stopped else f"replicates {prov.get('replicates', '?')}  ·  "
     header = Text.assemble(
         ("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan"),
-        f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  "
-        f"replicates {prov.get('replicates', '?')}  ·  seed {prov.get('master_seed', '?')}",
+        f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  {replicates}"
+        f"seed {prov.get('master_seed', '?')}",
     )
     if prov.get("resumed_runs"):
         header.append(f"  ·  resumed: {prov['resumed_runs']} runs loaded from the store")
     if result.interrupted:
         header.append("  ·  INTERRUPTED: partial result", style="bold yellow")
+    if stopped:
+        header.append(f"\n{stopped}")
     parts: list[RenderableType] = [header, *_samples(result)]
     if result.hypotheses:
         parts.extend(_verdicts(result))

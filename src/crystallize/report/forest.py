@@ -17,7 +17,7 @@ from crystallize.core.display import difference_text, format_percent, interval_l
 from crystallize.core.verdict import ESTIMANDS
 from crystallize.report.numbers import mean_difference
 from crystallize.report.plots import ForestRow
-from crystallize.report.svg import esc
+from crystallize.report.svg import esc, slug
 
 if TYPE_CHECKING:
     from crystallize.core.verdict import Verdict
@@ -35,7 +35,7 @@ def verdict_rows(verdicts: Sequence[Verdict]) -> list[ForestRow]:
         low, high = v.ci if v.ci is not None else (None, None)
         label = f"{v.treatment} · {v.hypothesis}" if several else v.treatment
         detail = f"{v.hypothesis}, {v.test}: {difference_text(v, 6)}, {interval_text(v, 6)}; {v.label}"
-        rows.append(ForestRow(label, v.difference, low, high, v.label.replace(" ", "-"), detail, margin_bounds(v)))
+        rows.append(ForestRow(label, v.difference, low, high, slug(v.label), detail, margin_bounds(v)))
     return rows
 
 

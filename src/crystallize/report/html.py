@@ -1,8 +1,9 @@
 """The HTML report: one self-contained file that opens offline.
 
 The question and the verdicts come first, then one section per metric with
-its plots (samples, paired replicates, differences from the baseline), the
-failed runs and the provenance. Plots are inline SVG; there is no script and
+its plots (samples, paired replicates, differences from the baseline, and for
+a sequential experiment each verdict's confidence sequence over the looks),
+the failed runs and the provenance. Plots are inline SVG; there is no script and
 nothing is fetched from the network. Every user string is escaped. Numbers are
 written by :mod:`crystallize.core.display`, as in the terminal summary. A wide
 experiment is summarised: the first verdicts and conditions, and a line saying
@@ -20,12 +21,14 @@ from crystallize.core.record import is_number
 from crystallize.core.display import (
     estimand_label,
     estimate_value,
+    evidence_lines,
     format_number,
     format_p,
     format_percent,
     interval_bounds,
     interval_label,
     interval_notes,
+    stop_text,
 )
 from crystallize.report.forest import descriptive_rows, forest_caption, verdict_rows
 from crystallize.report.markup import badge, esc, num, raw, table
@@ -40,6 +43,7 @@ from crystallize.report.plots import (
     shows_points,
 )
 from crystallize.report.provenance import failures_section, provenance_section
+from crystallize.report.sequence import confidence_sequence, sequence_caption, sequence_plot
 from crystallize.report.style import CSS
 
 if TYPE_CHECKING:
@@ -104,7 +108,9 @@ def _verdict_rows(verdicts: Sequence[Verdict]) -> list[list[object]]:
                      _two_lines(estimate_value(v, 4), estimand_label(v)),
                      _two_lines(interval_bounds(v, 4), interval_label(v)), (effect, "num"),
                      (format_p(v.p_value, v.alpha), "num"), (format_p(v.p_value_adjusted, v.alpha), "num"),
-                     raw(badge(v.label))])
+                     raw(f"<span>{badge(v.label)}"
+                         + "".join(f'<small class="evidence">{esc(line)}</small>' for line in evidence_lines(v))
+                         + "</span>")])
     return rows
 
 
@@ -201,6 +207,17 @@ def _forest_figures(result: Result, metric: str, values: dict[str, dict[int, flo
     return figures
 
 
+def _sequence_figures(result: Result, metric: str, conditions: Sequence[str]) -> list[str]:
+    """One confidence-sequence plot per sequential verdict of ``metric``."""
+    figures = []
+    for v in result.hypotheses:
+        if v.metric == metric and v.treatment in conditions and v.sequential is not None:
+            cs = confidence_sequence(result, v)
+            if cs is not None:
+                figures.append(_figure(sequence_caption(cs, v), sequence_plot(cs, metric)))
+    return figures
+
+
 def _metric_section(result: Result, metric: str, index: int) -> str:
     values = _values(result, metric)
     anchor = f"metric-{index}"
@@ -220,7 +237,7 @@ def _metric_section(result: Result, metric: str, index: int) -> str:
                       (f"[{format_number(summary.ci[0])}, {format_number(summary.ci[1])}]", "num"),
                       num(summary.quartiles[1])])
     figures = [_samples_figure(rows, metric), _paired_figure(conditions, values, metric),
-               *_forest_figures(result, metric, values, conditions)]
+               *_forest_figures(result, metric, values, conditions), *_sequence_figures(result, metric, conditions)]
     more = (f'<p class="meta">The first {len(conditions)} of {len(present):,} conditions are drawn and listed; '
             "the others are in the exports (<code>crystallize export</code>, result.to_dataframe()).</p>"
             if len(present) > len(conditions) else "")
@@ -236,10 +253,13 @@ def _figure(caption: str, svg: str) -> str:
 
 def _header(result: Result) -> str:
     prov = result.provenance
+    stopped = stop_text(prov.get("sequential"), result.hypotheses)
     bits = [f"{len(result.records)} runs", f"{len(result.errors)} failed",
-            f"replicates {prov.get('replicates', '?')}", f"seed {prov.get('master_seed', '?')}"]
+            *([] if stopped else [f"replicates {prov.get('replicates', '?')}"]), f"seed {prov.get('master_seed', '?')}"]
     if result.run_id:
         bits.insert(0, f"run {result.run_id}")
+    if stopped:
+        bits.append(stopped)
     warn = '<p class="warning">Interrupted: this is a partial result.</p>' if result.interrupted else ""
     shown = result.conditions[:MAX_PLOTTED]
     conditions = ", ".join(shown) + (f", … ({len(result.conditions):,} in all)"

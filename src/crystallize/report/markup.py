@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crystallize.core.summary import format_number
-from crystallize.report.svg import esc
+from crystallize.report.svg import esc, slug
 
 __all__ = ["Cell", "badge", "code_json", "esc", "facts", "num", "raw", "table"]
 
@@ -33,7 +33,7 @@ def num(value: float | None, digits: int = 4) -> tuple[str, str]:
 
 def badge(label: str) -> _Raw:
     """A coloured verdict label."""
-    return _Raw(f'<span class="badge {esc(label.replace(" ", "-"))}">{esc(label)}</span>')
+    return _Raw(f'<span class="badge {slug(label)}">{esc(label)}</span>')
 
 
 def code_json(value: Any) -> str:

@@ -48,6 +48,9 @@ td.nowrap { white-space: nowrap; overflow-wrap: normal; }
 .badge.not-accepted { color: var(--muted); }
 .badge.opposite-direction { color: var(--bad); }
 .badge.insufficient-data, .badge.skipped { color: var(--warn); }
+.badge.no-effect-min-effect { color: var(--accent); }
+.badge.inconclusive-at-max, .badge.undecided { color: var(--muted); border-style: dashed; }
+td small.evidence { display: block; color: var(--muted); white-space: nowrap; }
 .notes { color: var(--muted); font-size: 0.9rem; padding-left: 1.2em; }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 440px), 1fr)); gap: 16px;
   align-items: start; }
@@ -78,6 +81,18 @@ svg .opposite-direction { stroke: var(--bad); } svg .estimate.opposite-direction
 svg .insufficient-data, svg .skipped { stroke: var(--warn); }
 svg .estimate.insufficient-data, svg .estimate.skipped { fill: var(--warn); stroke: none; }
 svg .margin { stroke: var(--warn); stroke-width: 1.8; stroke-dasharray: 2 3; }
+svg .no-effect-min-effect { stroke: var(--accent); }
+svg .estimate.no-effect-min-effect { fill: var(--accent); stroke: none; }
+svg .inconclusive-at-max, svg .undecided { stroke: var(--muted); }
+svg .estimate.inconclusive-at-max, svg .estimate.undecided { fill: var(--muted); stroke: none; }
+svg .band { fill: var(--box); stroke: none; }
+svg .band-edge { fill: none; stroke: var(--accent); stroke-width: 1.4; }
+svg .cs-estimate { fill: none; stroke: var(--fg); stroke-width: 2; }
+svg .cs-point { fill: var(--fg); }
+svg .min-effect { stroke: var(--accent); stroke-width: 1.6; stroke-dasharray: 8 3 2 3; }
+svg .futility { fill: none; stroke: var(--accent); stroke-width: 1; stroke-dasharray: 3 3; }
+svg .decision { stroke-width: 1.6; stroke-dasharray: 1 3; stroke-linecap: round; }
+svg .decision-point { fill: none; stroke-width: 2.4; }
 svg .density { fill: var(--box); stroke: var(--point); stroke-width: 1; }
 svg .hit { fill: transparent; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Scale", "circle", "document", "esc", "fmt", "group", "line", "nice_ticks", "path", "rect", "text",
-           "text_width", "tick_label"]
+__all__ = ["Scale", "circle", "document", "esc", "fmt", "group", "line", "nice_ticks", "path", "rect", "slug",
+           "text", "text_width", "tick_label"]
 
 #: Approximate width of one character at font size 1 (system sans-serif).
 _CHAR_WIDTH = 0.56
@@ -22,6 +23,11 @@ _CHAR_WIDTH = 0.56
 def esc(value: object) -> str:
     """``value`` as text safe inside SVG/HTML text and attribute values."""
     return html.escape(str(value), quote=True)
+
+
+def slug(label: str) -> str:
+    """``label`` as a CSS class name: ``"no effect >= min_effect"`` as ``"no-effect-min-effect"``."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 def fmt(value: float) -> str:
