@@ -169,3 +169,8 @@ def test_min_effect_with_a_betting_test_is_refused():
         Experiment(draw(), [score()], [Treatment("t", {"lift": 1.0})],
                    hypotheses=[Hypothesis("score", BettingTest(mode="win_rate"), min_effect=0.1)],
                    replicates=Sequential(max=50))
+
+
+def test_a_round_cut_short_by_a_crash_is_completed_up_to_its_look():
+    design = Sequential(max=60, batch=5, min=5)
+    assert [design.next_look(n) for n in (0, 4, 5, 12, 55, 58)] == [5, 5, 10, 15, 60, 60]

@@ -86,7 +86,8 @@ def test_a_prior_scale_other_than_the_default_is_read_from_the_definition():
 
 def test_nothing_is_drawn_when_the_records_do_not_give_the_verdicts_interval(decided):
     definition = dict(decided.provenance["definition"])
-    definition["hypotheses"] = [dict(h, test_repr="SequentialTTest(prior_scale=3.0, alternative='two-sided')")
+    definition["hypotheses"] = [dict(h, test_params={**h["test_params"], "prior_scale": 3.0},
+                                     test_repr="SequentialTTest(prior_scale=3.0, alternative='two-sided')")
                                 for h in definition["hypotheses"]]
     altered = dataclasses.replace(decided, provenance={**decided.provenance, "definition": definition})
     assert confidence_sequence(altered, altered.hypotheses[0]) is None

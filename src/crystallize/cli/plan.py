@@ -93,7 +93,10 @@ def _prior_scale(result: Result, v: Verdict) -> float:
     hypotheses = definition.get("hypotheses", []) if isinstance(definition, Mapping) else []
     for h in hypotheses:
         if isinstance(h, Mapping) and h.get("name") == v.hypothesis and h.get("test") == "sequential_t":
-            found = _PRIOR.search(str(h.get("test_repr", "")))
+            params = h.get("test_params")
+            if isinstance(params, Mapping) and isinstance(params.get("prior_scale"), (int, float)):
+                return float(params["prior_scale"])
+            found = _PRIOR.search(str(h.get("test_repr", "")))  # stores written before test_params
             if found:
                 return float(found.group(1))
     return DEFAULT_PRIOR_SCALE

@@ -181,6 +181,7 @@ class Hypothesis:
         return {
             "name": self.name, "metric": self.metric, "direction": self.direction, "alpha": self.alpha,
             "test": self.statistical_test.test_name, "test_repr": repr(self.statistical_test),
+            "test_params": _test_params(self.statistical_test),
             "paired": self.statistical_test.paired, "margin": self.margin,
             "margin_relative": self.margin_relative, "higher_is_better": self.higher_is_better,
             "family": self.family, "min_effect": self.min_effect, "alpha_futility": self.alpha_futility,
@@ -348,6 +349,12 @@ class Hypothesis:
         family = f", family={self.family!r}" if self.family != DEFAULT_FAMILY else ""
         return (f"Hypothesis(metric={self.metric!r}, direction={self.direction!r}, "
                 f"statistical_test={self.statistical_test!r}, alpha={self.alpha}, name={self.name!r}{family})")
+
+
+def _test_params(test: StatisticalTest) -> dict[str, Any]:
+    """The test's public settings that are plain values (``prior_scale``, ``n_resamples``, ...)."""
+    return {k: v for k, v in vars(test).items()
+            if not k.startswith("_") and isinstance(v, (bool, int, float, str, type(None)))}
 
 
 def _is_missing(value: Any) -> bool:

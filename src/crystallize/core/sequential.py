@@ -64,10 +64,9 @@ class Sequential:
         return counts
 
     def next_look(self, done: int) -> int:
-        """How many replicates the round after ``done`` brings the experiment to."""
-        if done < self.min:
-            return self.min
-        return min(self.max, done + self.batch)
+        """The look after ``done`` replicates: how many replicates the next round brings the
+        experiment to (a round cut short by a crash is completed up to its look)."""
+        return next((n for n in self.looks() if n > done), self.max)
 
     def describe(self) -> dict[str, int]:
         """The design as JSON-ready data."""

@@ -229,12 +229,10 @@ def _verdict(e: Evidence, count: int, reason: str | None, correction: str | None
     accepted = outcome == "accepted"
     notes = [f"anytime-valid: looked at {len(looks)} times, every {looks[1]['replicates'] - looks[0]['replicates']} "
              "replicates" if len(looks) > 1 else f"anytime-valid: looked at {len(looks)} time(s)"]
-    if e.decided_at is not None and outcome in ("accepted", "opposite"):
-        notes.append(f"decided at {e.decided_at} replicates")
     if base.status != "ok":
         return base
     return dataclasses.replace(
-        base, p_value=p_raw, p_value_adjusted=p_adj, correction=correction,
+        base, test=h.statistical_test.test_name, p_value=p_raw, p_value_adjusted=p_adj, correction=correction,
         significant=outcome in ("accepted", "opposite"), accepted=accepted,
         direction_matches=outcome != "opposite", decided_by_test=False,
         statistic=float(e.log_e[pairs - 1]) if pairs else 0.0, e_value=float(e.log_e[pairs - 1]) if pairs else 0.0,

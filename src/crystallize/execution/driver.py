@@ -12,11 +12,17 @@ from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
 from crystallize.execution import interrupts
 from crystallize.execution.base import Backend, RunFn
+from crystallize.execution.rounds import Rounds
 from crystallize.execution.progress import close_open_bars
 
 __all__ = ["StopRun", "drive"]
 
 log = logging.getLogger("crystallize")
+
+
+def _of(specs: Sequence[RunSpec]) -> str:
+    """`` of N`` when the number of runs is known in advance (not for runs that come in rounds)."""
+    return "" if isinstance(specs, Rounds) else f" of {len(specs)}"
 
 
 class StopRun(Exception):
@@ -69,12 +75,12 @@ def drive(
     except KeyboardInterrupt as exc:
         if signals is not None and signals.aborted:
             exc.records = records  # type: ignore[attr-defined]
-            log.warning("aborted: %d of %d runs finished", len(records), len(specs))
+            log.warning("aborted: %d runs finished%s", len(records), _of(specs))
             raise
         if signals is not None:
             signals.handled = True
         why = f"{signals.name} received" if signals is not None and signals.name else "interrupted"
-        log.warning("%s: %d of %d runs finished; returning a partial result", why, len(records), len(specs))
+        log.warning("%s: %d runs finished%s; returning a partial result", why, len(records), _of(specs))
         return records, True
     except StopRun as stop:
         stop.cause.records = records  # type: ignore[attr-defined]

@@ -79,7 +79,10 @@ def _definition(result: Result, name: str) -> Mapping[str, Any]:
 
 
 def _prior_scale(definition: Mapping[str, Any]) -> float:
-    found = _PRIOR.search(str(definition.get("test_repr", "")))
+    params = definition.get("test_params")
+    if isinstance(params, Mapping) and isinstance(params.get("prior_scale"), (int, float)):
+        return float(params["prior_scale"])
+    found = _PRIOR.search(str(definition.get("test_repr", "")))  # stores written before test_params
     return float(found.group(1)) if found else _DEFAULT_PRIOR
 
 
