@@ -267,7 +267,7 @@ class Experiment:
             listeners = Listeners([run_store, _Guard(self, fail_fast), bar, *callbacks])
             listeners.on_experiment_start(self, planned, todo)
             task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
-                           cache=run_store.cache, artifacts=run_store.artifacts(run_id))
+                           cache=run_store.cache, artifacts=run_store.artifacts(run_id), name=self.name)
             log.info("experiment %r: %d runs planned, %d to execute on %s", self.name, len(planned), len(todo),
                      provenance["backend"])
             try:
