@@ -127,6 +127,19 @@ class Stopper:
             raise KeyboardInterrupt
 
 
+class OnFirstRecord:
+    """A listener that calls ``action`` once, when the first record arrives."""
+
+    def __init__(self, action: Any) -> None:
+        self.action = action
+        self.done = False
+
+    def on_run_complete(self, record: RunRecord) -> None:
+        if not self.done:
+            self.done = True
+            self.action()
+
+
 def free_port() -> int:
     """A local TCP port nobody listens on (as of now)."""
     import socket

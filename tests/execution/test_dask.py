@@ -10,7 +10,7 @@ import pytest
 from crystallize import Experiment, Pipeline
 from crystallize.execution import BackendError
 
-from .experiments import DrawAfterWork, GlobalNoise, Score, Stopper, make, samples
+from .experiments import DrawAfterWork, GlobalNoise, OnFirstRecord, Score, Stopper, make, samples
 
 pytestmark = pytest.mark.dask
 
@@ -18,19 +18,6 @@ pytestmark = pytest.mark.dask
 @pytest.fixture(scope="module")
 def reference():
     return samples(make().run(store=False, progress=False).records)
-
-
-class OnFirstRecord:
-    """A listener that calls ``action`` once, when the first record arrives."""
-
-    def __init__(self, action) -> None:
-        self.action = action
-        self.done = False
-
-    def on_run_complete(self, record):
-        if not self.done:
-            self.done = True
-            self.action()
 
 
 def test_a_client_you_pass_gives_the_serial_numbers_and_stays_open(dask_client, reference):

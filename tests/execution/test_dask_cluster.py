@@ -13,7 +13,7 @@ import pytest
 
 from crystallize import Experiment, Pipeline
 
-from .experiments import DrawAfterWork, GlobalNoise, Score, make, samples
+from .experiments import DrawAfterWork, GlobalNoise, OnFirstRecord, Score, make, samples
 
 pytestmark = [pytest.mark.dask, pytest.mark.slow]
 
@@ -38,19 +38,6 @@ def own_cluster(workers=1, threads=1, security=None, **options):
     finally:
         client.close()
         cluster.close()
-
-
-class OnFirstRecord:
-    """A listener that calls ``action`` once, when the first record arrives."""
-
-    def __init__(self, action) -> None:
-        self.action = action
-        self.done = False
-
-    def on_run_complete(self, record):
-        if not self.done:
-            self.done = True
-            self.action()
 
 
 @pytest.fixture
