@@ -220,3 +220,24 @@ def test_on_a_cluster_that_retries_tasks_of_dead_workers_a_dying_run_is_still_on
     assert [(r.key, r.error.type) for r in result.records if not r.ok] == [("broken/2", "WorkerDied")]
     got = samples(result.records)
     assert all(got[key] == value for key, value in reference.items())
+
+
+def test_runs_beside_a_timed_out_run_on_its_worker_run_again_when_it_restarts():
+    import dask
+
+    from crystallize import Treatment
+
+    from .experiments import Misbehave
+
+    def build(*treatments):
+        return Experiment(GlobalNoise(), Pipeline([Misbehave(), DrawAfterWork(), Score()]), replicates=4, seed=3,
+                          treatments=[Treatment("slow", {"work": 1.5}), *treatments])
+
+    serial = samples(build().run(store=False, progress=False).records)
+    # one worker with two threads: when stuck/0 times out, a slow run is executing in the other thread
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), own_cluster(threads=2) as (_, client):
+        result = build(Treatment("stuck", {"sleep_at": (0,), "sleep_for": 60.0})).run(
+            backend=client, timeout=4.0, store=False, progress=False)
+    assert [r.key for r in result.records if not r.ok] == ["stuck/0"]
+    got = samples(result.records)
+    assert len(result.records) == 12 and all(got[key] == value for key, value in serial.items())

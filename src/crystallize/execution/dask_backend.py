@@ -86,6 +86,7 @@ class DaskPool:
         self._timeout = timeout
         self._futures: dict[str, Any] = {}
         self._starts: dict[str, tuple[float, str]] = {}  # key -> when it started, on which worker
+        self._restarted: set[str] = set()  # batches that ran beside a timed-out run, on the worker restarted
         self._count = itertools.count()
         self._done = distributed.as_completed(loop=client.loop, with_results=True, raise_errors=False)
         self._looked = -_LOOK_EVERY
@@ -137,6 +138,8 @@ class DaskPool:
         _, error, trace = result
         if not isinstance(error, distributed.KilledWorker):
             raise error.with_traceback(trace)
+        if future.key in self._restarted:
+            return Lost(False, "its Dask worker was restarted after another run's timeout")
         last = getattr(getattr(error, "last_worker", None), "address", None)
         return Lost(True, f"the Dask worker running this run died ({last})",
                     certain=start is not None and start[1] == last)
@@ -158,6 +161,7 @@ class DaskPool:
         future.cancel()
         if start is None:
             return "its Dask task was cancelled"
+        self._restarted.update(key for key, (_, worker) in self._starts.items() if worker == start[1])
         try:
             status = self.client.restart_workers([start[1]], raise_for_error=False).get(start[1])
         except (OSError, TimeoutError, ValueError) as exc:
