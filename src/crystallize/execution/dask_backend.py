@@ -249,22 +249,18 @@ def _register(client: Any, name: str, plugin: ExperimentPlugin) -> None:
 class DaskBackend:
     """Runs on Dask: a client you pass, else the default client, else a private
     ``LocalCluster`` (loopback only, TLS) started for this experiment run and
-    closed after it (:func:`private_client`).
+    closed after it (:func:`private_client`). A client passed in (or the
+    default one) is used as given and never closed.
 
-    A client passed in (or the default one) is used as given and never closed.
     The experiment is pickled once with cloudpickle and handed to each worker
-    once, as a worker plugin (workers that join or restart get it too); the
-    batches are Dask tasks named ``crystallize-<experiment>-batch-<n>-<run>``.
-    Each worker thread draws from its own ``random`` and NumPy global
-    generators, so the numbers match the serial backend's. A worker that dies
-    fails only the run that killed it (``WorkerDied``); the other runs of its
-    batch run again. ``timeout``: the time a run spends executing on its
-    worker; the task is cancelled and the worker restarted through its nanny.
-    On Ctrl-C the tasks are cancelled (a batch already executing finishes on
-    its worker) and the finished runs kept. A script that runs the experiment
-    with a private cluster needs ``if __name__ == "__main__":``, since Dask
-    starts the workers by running the script again; without it the run stops
-    before it starts, saying so.
+    once, as a worker plugin (workers that join or restart get it too); each
+    worker thread draws from its own ``random`` and NumPy global generators.
+    A worker that dies fails only the run that killed it (``WorkerDied``).
+    ``timeout``: the time a run spends executing on its worker, which is then
+    restarted through its nanny. On Ctrl-C the tasks are cancelled (a batch
+    already executing finishes on its worker). A script that starts the private
+    cluster needs ``if __name__ == "__main__":`` (Dask starts the workers by
+    running the script again); without it the run stops before it starts.
 
     Args:
         client: a connected ``dask.distributed.Client``.
