@@ -84,6 +84,7 @@ hypotheses:
     metric: spread
     test: {name: permutation, n_resamples: 500, paired: true}
     alpha: 0.1
+    family: spread
 correction: bonferroni
 """
 

@@ -42,8 +42,10 @@ def test_the_loaded_experiment_runs_and_treatments_change_the_context(project: W
     means = {c: sum(result.metrics[c]["mean"]) / 6 for c in ("baseline", "shifted", "scaled")}
     assert means["shifted"] == pytest.approx(means["baseline"] + 0.8, abs=1e-9)  # common random numbers
     assert means["scaled"] == pytest.approx(means["baseline"] * 2, abs=1e-9)
-    assert result.get_hypothesis("mean", "shifted").accepted
+    # a constant shift of 0.8 in every replicate: zero variance, so the exact sign-flip p (2 / 2**6), never 0
+    assert result.get_hypothesis("mean", "shifted").p_value == 2 / 2**6
     assert len(result.hypotheses) == 4 and result.hypotheses[0].correction == "bonferroni"
+    assert {v.family for v in result.hypotheses} == {"default", "spread"}
 
 
 def test_experiment_from_yaml_is_the_same_door(project: Write) -> None:
@@ -132,7 +134,7 @@ def test_types_and_ranges_of_scalars(project: Write) -> None:
     assert {(p.line, p.key) for p in error.problems} == {(2, "seed"), (3, "replicates")}
     assert "expected a whole number >= 1, got 'six'" in str(error) and "must be >= 0, got -1" in str(error)
     error = _error(project(VALID.replace("correction: bonferroni", "correction: bonferoni")))
-    assert error.line == 22 and "did you mean 'bonferroni'" in str(error)
+    assert error.line == 23 and "did you mean 'bonferroni'" in str(error)
     assert load_experiment(project(VALID.replace("correction: bonferroni", "correction: none"))).correction is None
 
 
@@ -148,7 +150,7 @@ def test_required_keys_duplicates_and_syntax(project: Write) -> None:
     assert {p.key for p in error.problems} == {"datasource", "steps"}
     error = _error(project(VALID + "seed: 4\n"))
     assert len(error.problems) == 1
-    assert error.line == 23 and "key 'seed' appears twice (first on line 2)" in str(error)
+    assert error.line == 24 and "key 'seed' appears twice (first on line 2)" in str(error)
     error = _error(project("name: x\nsteps: [a, b\nseed: 1\n"))
     assert error.line is not None and error.line >= 2 and "not valid YAML" in str(error)
     error = _error(project("- just\n- a list\n"))
@@ -174,9 +176,9 @@ def test_modules_resolve_next_to_each_file_first(tmp_path: Path) -> None:
 def test_the_example_file_is_valid() -> None:
     experiment = load_experiment(EXAMPLE / "experiment.yaml")
     assert experiment.conditions == ("baseline", "k15", "noisy_labels") and experiment.replicates == 10
-    paired, welch = (h.statistical_test for h in experiment.hypotheses)
-    assert isinstance(paired, PairedTTest) and isinstance(welch, WelchTTest)
-    assert experiment.hypotheses[1].margin == 0.02
+    assert all(isinstance(h.statistical_test, PairedTTest) for h in experiment.hypotheses)
+    guardrail = experiment.hypotheses[1]
+    assert guardrail.margin == 0.02 and guardrail.higher_is_better is True and guardrail.family == "guardrails"
 
 
 @pytest.mark.filterwarnings("ignore::crystallize.core.exceptions.DegenerateDataWarning")

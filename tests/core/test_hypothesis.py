@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from scipy import stats
 
-from crystallize import Hypothesis, InvalidMetricError, MissingMetricError, StatisticalTest
+from crystallize import Hypothesis, MissingMetricError, StatisticalTest
 from crystallize.core.exceptions import ExperimentDefinitionError
 from crystallize.core.stat_test import PairedTTest, WelchTTest
 
@@ -71,9 +71,12 @@ def test_missing_metric_names_metric_and_alternatives():
         Hypothesis("accuracy", WelchTTest()).verify({"accuracy": BASE}, {"accuracy_top1": TREAT})
 
 
-def test_nan_metric_names_metric_and_condition():
-    with pytest.raises(InvalidMetricError, match="metric 'acc' of condition 'treatment': holds NaN"):
-        Hypothesis("acc", WelchTTest()).verify({"acc": BASE}, {"acc": [*TREAT[:-1], math.nan]})
+def test_nan_samples_are_left_out_and_named():
+    out = Hypothesis("acc", WelchTTest()).verify({"acc": BASE}, {"acc": [*TREAT[:-1], math.nan]})
+    assert out["n_treatment"] == len(TREAT) - 1 and out["failed_treatment"] == 1
+    assert any(f"treatment sample {len(TREAT) - 1}: nan" in n for n in out["notes"])
+    # reference: scipy.stats.ttest_ind(TREAT[:-1], BASE, equal_var=False)
+    assert out["p_value"] == pytest.approx(stats.ttest_ind(TREAT[:-1], BASE, equal_var=False).pvalue, rel=1e-9)
 
 
 def test_non_numeric_metric_is_skipped_with_a_note():

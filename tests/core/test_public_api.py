@@ -14,13 +14,13 @@ def test_top_level_and_core_export_the_same_model():
 
 def test_exported_names_are_pinned():
     assert set(crystallize.core.__all__) == {
-        "ContextMutationError", "CrystallizeError", "CrystallizeWarning", "DataSource", "DegenerateDataWarning",
+        "ContextMutationError", "CrystallizeError", "CrystallizeWarning", "DataSource", "DegenerateDataWarning", "DesignWarning",
         "Experiment", "ExperimentDefinitionError", "ExperimentListener", "FailureImbalanceWarning",
         "FrozenContext", "Hypothesis", "InsufficientDataWarning", "InvalidMetricError", "InvalidPipelineOutput",
         "MissingMetricError", "Pipeline", "PipelineExecutionError", "PipelineStep", "Result", "RunError",
         "RunFailedError", "RunRecord", "RunSpec", "StatisticalTest", "Treatment", "Verdict", "WelchTTest",
         "data_source", "pipeline_step", "MannWhitneyU", "PairedTTest", "PermutationTest", "StudentTTest",
-        "WilcoxonSignedRank",
+        "WilcoxonSignedRank", "BettingTest", "SequentialTTest",
     }
 
 
@@ -41,3 +41,13 @@ def test_py_typed_is_shipped():
     from importlib.resources import files
 
     assert files("crystallize").joinpath("py.typed").is_file()
+
+
+def test_importing_crystallize_loads_neither_scipy_nor_pandas():
+    import subprocess
+    import sys
+
+    code = ("import sys, crystallize, crystallize.core, crystallize.stats.warnings; "
+            "print(sorted(m for m in ('scipy', 'pandas', 'rich.table') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

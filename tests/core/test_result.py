@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 from scipy import stats
 
@@ -35,8 +37,11 @@ def test_typed_verdicts_for_every_pair(result):
         ("score", "shifted"), ("score", "same"), ("score_welch", "shifted"), ("score_welch", "same")]
     verdict = result.get_hypothesis("score", treatment="shifted")
     base, treat = result.metrics["baseline"]["score"], result.metrics["shifted"]["score"]
-    # reference: scipy.stats.ttest_rel(treat, base)
-    assert verdict.p_value == pytest.approx(stats.ttest_rel(treat, base).pvalue, rel=1e-9)
+    # the shift is 1.0 in every replicate, up to rounding: zero variance, so the exact sign-flip p,
+    # scipy.stats.permutation_test((treat, base), mean difference, permutation_type="samples")
+    ref = stats.permutation_test((np.array(treat), np.array(base)), lambda x, y, axis: np.mean(x - y, axis=axis),
+                                 permutation_type="samples", n_resamples=np.inf)
+    assert verdict.p_value == pytest.approx(ref.pvalue, rel=1e-12) == 2 / 2**8
     assert verdict.n_pairs == 8 and verdict.accepted
     assert result.get_hypothesis("score_welch").treatment == "shifted"
     with pytest.raises(KeyError, match="did you mean 'score_welch'"):
@@ -83,16 +88,22 @@ def test_summary_is_readable_text(result):
 
 
 def test_power_analysis_against_statsmodels(result):
-    from statsmodels.stats.power import TTestPower
-
-    rows = result.power_analysis(effect_size=0.8, power=0.8)
-    paired_row = rows[0]
-    # reference: ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8, alternative="two-sided"))
     import math
 
-    expected = math.ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05, power=0.8,
-                                                  alternative="two-sided"))
+    from statsmodels.stats.power import TTestIndPower, TTestPower
+
+    rows = result.power_analysis(effect_size=0.8, power=0.8)
+    paired_row, welch_row = rows[0], rows[2]
+    # 4 comparisons in the family (Holm): alpha 0.05 / 4; "increase" by a two-sided paired t is
+    # accepted only in the upper tail, at alpha / 2:
+    # ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05 / 8, power=0.8, alternative="larger"))
+    expected = math.ceil(TTestPower().solve_power(effect_size=0.8, alpha=0.05 / 8, power=0.8, alternative="larger"))
+    assert paired_row["alpha"] == 0.05 / 4
     assert paired_row["replicates_required"] == expected
     assert paired_row["replicates_used"] == 8
-    observed = result.power_analysis()  # from the observed effects: defined, never raises
-    assert len(observed) == 4 and all(r["power"] == 0.8 for r in observed)
+    # the Welch hypothesis states no direction: both tails at 0.0125
+    # ceil(TTestIndPower().solve_power(effect_size=0.8, alpha=0.0125, power=0.8, alternative="two-sided"))
+    assert welch_row["replicates_required"] == math.ceil(
+        TTestIndPower().solve_power(effect_size=0.8, alpha=0.05 / 4, power=0.8, alternative="two-sided"))
+    with pytest.raises(ValueError, match="needs the effect you want to detect"):
+        result.power_analysis()  # never the observed effect ("post-hoc power")

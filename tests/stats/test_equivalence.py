@@ -58,13 +58,16 @@ def test_noninferiority_paired_matches_scipy(paired_samples):
     assert noninferiority(b, t, margin=0.3, paired=True).p_value == pytest.approx(ref.pvalue, rel=1e-9)
 
 
-def test_zero_variance_is_defined():
+def test_zero_variance_gives_the_exact_permutation_p():
+    # constant samples: the observed split is the most extreme of comb(8, 4) = 70
     with pytest.warns(DegenerateDataWarning):
-        assert tost([1.0] * 4, [1.2] * 4, low=-0.5, high=0.5).p_value == 0.0
+        assert tost([1.0] * 4, [1.2] * 4, low=-0.5, high=0.5).p_value == pytest.approx(1 / 70)
     with pytest.warns(DegenerateDataWarning):
         assert tost([1.0] * 4, [2.0] * 4, low=-0.5, high=0.5).p_value == 1.0
     with pytest.warns(DegenerateDataWarning):
-        assert noninferiority([1.0] * 4, [0.9] * 4, margin=0.2).p_value == 0.0
+        assert noninferiority([1.0] * 4, [0.9] * 4, margin=0.2).p_value == pytest.approx(1 / 70)
+    with pytest.warns(DegenerateDataWarning):  # paired: 2**3 sign patterns
+        assert noninferiority([1.0, 2.0, 3.0], [0.9, 1.9, 2.9], margin=0.2, paired=True).p_value == 1 / 8
 
 
 def test_validation_messages():

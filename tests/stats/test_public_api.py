@@ -14,10 +14,12 @@ import crystallize.stats as cs
 
 EXPECTED = {
     "ALTERNATIVES", "Alternative", "ConfidenceInterval", "DegenerateDataWarning",
-    "InsufficientDataWarning", "TestResult", "adjust_pvalues", "bootstrap_ci", "cohens_dz",
-    "hedges_g", "mann_whitney_u", "mean_difference", "noninferiority", "paired_ttest",
-    "permutation_test", "rank_biserial", "relative_difference", "required_replicates",
-    "student_ttest", "tost", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
+    "InsufficientDataWarning", "SequentialPlan", "TestResult", "adjust_pvalues", "anytime_pvalues",
+    "betting_eprocess", "betting_test", "bootstrap_ci", "cohens_dz", "hedges_g", "mann_whitney_u", "mean_difference",
+    "noninferiority", "noninferiority_power", "paired_ttest", "permutation_test", "rank_biserial", "relative_difference",
+    "relative_noninferiority", "relative_tost", "required_replicates",
+    "required_replicates_noninferiority", "required_replicates_tost", "sequential_plan", "sequential_ttest", "student_ttest",
+    "t_confidence_sequence", "t_eprocess", "tost", "tost_power", "ttest_power", "welch_ttest", "wilcoxon_signed_rank",
 }
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(cs.__path__, "crystallize.stats."))

@@ -77,22 +77,42 @@ def test_identical_constants_give_p_one(func):
     assert any("p-value set to 1" in n for n in res.notes)
 
 
+def _mean_difference(x, y, axis=-1):
+    return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
 @pytest.mark.parametrize("func", [welch_ttest, student_ttest, paired_ttest])
-@pytest.mark.parametrize(("alternative", "expected"), [("two-sided", 0.0), ("greater", 0.0), ("less", 1.0)])
-def test_different_constants_give_defined_p(func, alternative, expected):
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_different_constants_give_the_exact_permutation_p(func, alternative):
+    # The t statistic is infinite for zero-variance data; the p-value is the exact permutation one:
+    # scipy.stats.permutation_test((t, b), mean difference, permutation_type="samples" | "independent")
+    b, t = np.full(6, 0.1), np.full(6, 0.3)
     with pytest.warns(DegenerateDataWarning):
-        res = func([0.1] * 6, [0.3] * 6, alternative=alternative)
-    assert res.p_value == expected
+        res = func(b, t, alternative=alternative)
+    kind = "samples" if func is paired_ttest else "independent"
+    ref = stats.permutation_test((t, b), _mean_difference, permutation_type=kind, alternative=alternative,
+                                 n_resamples=np.inf)
+    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-12)
     assert res.statistic == math.inf and res.effect_size == math.inf
     assert not any(math.isnan(x) for x in (res.statistic, res.p_value, res.ci.low, res.ci.high))
     assert res.notes
 
 
-def test_constant_paired_shift_is_degenerate():
-    b = np.array([1.0, 2.0, 3.0, 4.0])
-    with pytest.warns(DegenerateDataWarning, match="paired differences"):
-        res = paired_ttest(b, b + 0.5)
-    assert res.p_value == 0.0
+def test_constant_paired_shift_is_decided_by_sign_flips():
+    # every difference equal (a treatment flips one prediction of 200 in each replicate): p = 2 / 2**n, not 0
+    b = np.array([180.0, 171.0, 190.0, 175.0]) / 200
+    with pytest.warns(DegenerateDataWarning, match="paired differences are equal"):
+        res = paired_ttest(b, b + 1 / 200)
+    assert res.p_value == 2 / 2**4
+    with pytest.warns(DegenerateDataWarning):
+        assert paired_ttest(b, b + 1 / 200, alternative="greater").p_value == 1 / 2**4
+
+
+def test_differences_equal_up_to_rounding_are_zero_variance():
+    b = np.array([0.9, 0.85, 0.7, 0.95])
+    t = np.array([0.905, 0.855, 0.705, 0.955])  # t - b differ in the last bits only
+    with pytest.warns(DegenerateDataWarning):
+        assert paired_ttest(b, t).p_value == 2 / 2**4
 
 
 @pytest.mark.filterwarnings("ignore:Precision loss:RuntimeWarning")  # from the SciPy reference call

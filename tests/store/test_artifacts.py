@@ -13,7 +13,7 @@ from crystallize.core.plan import RunSpec
 from crystallize.store import ArtifactFactory, ArtifactNotFoundError, RunIdError
 from crystallize.store import open as open_store
 
-from .conftest import LoggedSource
+from .conftest import LoggedSource, Planted
 
 
 class SaveThings(PipelineStep):
@@ -115,3 +115,36 @@ def test_without_a_store_saving_an_artifact_fails_the_run_with_advice(log_dir, s
     result = Experiment(LoggedSource(str(log_dir)), [SaveThings(str(source_file))], replicates=1, seed=3).run(
         store=False, progress=False)
     assert "this run has no store" in result.errors["baseline/0"].message
+
+
+class _LoadNamed(PipelineStep):
+    def __init__(self, run_id: str, artifact: str) -> None:
+        self.run_id = run_id
+        self.artifact = artifact
+
+    def __call__(self, data, ctx):
+        ctx.artifacts.load(self.artifact, run_id=self.run_id)
+        return {"score": data}
+
+
+def test_the_reader_refuses_a_run_id_that_climbs_out_of_the_store(store_path, log_dir, source_file, tmp_path):
+    import json
+
+    _run_saving(store_path, log_dir, source_file)
+    folder = tmp_path / "elsewhere" / "baseline" / "0"
+    folder.mkdir(parents=True)
+    (folder / "weights").write_bytes(pickle.dumps(Planted(tmp_path / "pwned")))
+    (folder / ".index.json").write_text(json.dumps({"weights": "pickle"}))
+    with pytest.raises(RunIdError):
+        open_store(store_path).load_artifact("../../elsewhere", "baseline", 0, "weights")
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("name", ["../weights", "../../../x", "/etc/passwd", "a/../../b", "..", ".index.json"])
+def test_artifact_names_cannot_climb_out_of_the_run_folder(store_path, log_dir, source_file, name):
+    saved = _run_saving(store_path, log_dir, source_file)
+    result = Experiment(LoggedSource(str(log_dir)), [_LoadNamed(saved.run_id, name)], replicates=1, seed=3,
+                        name="loader").run(store=store_path, progress=False)
+    assert "is not valid: use a plain file name" in result.errors["baseline/0"].message
+    with pytest.raises(CrystallizeError, match="is not valid"):
+        open_store(store_path).load_artifact(saved.run_id, "baseline", 0, name)

@@ -249,7 +249,7 @@ def test_the_cache_folder_is_private_and_the_cache_pickles_as_a_path(store_path,
     _store_experiment(log_dir, [Plain(str(log_dir)), Report()]).run(store=store_path, progress=False)
     assert stat.S_IMODE(os.stat(store_path / "cache").st_mode) == 0o700
     cache = pickle.loads(pickle.dumps(FileStepCache(store_path / "cache")))
-    assert vars(cache) == {"root": str(store_path / "cache")}
+    assert cache.root == str(store_path / "cache") and cache.__getstate__() == {"root": cache.root}
 
 
 class Unpicklable(PipelineStep):

@@ -108,6 +108,6 @@ def test_an_unknown_run_id_lists_recent_ones(store_path, log_dir):
 
 
 def test_an_empty_store_says_it_holds_no_runs(store_path, log_dir):
-    SQLiteStore(store_path)._connect()
+    SQLiteStore(store_path)._db.connection()  # the database and its tables, no experiment run yet
     with pytest.raises(RunIdError, match="the store holds no experiment runs yet"):
         open_store(store_path).resolve_run_id("abc")

@@ -226,3 +226,38 @@ def test_a_changed_private_attribute_is_named_when_resume_is_refused(tmp_path):
     message = str(info.value)
     assert "the private attributes of the data source 'Source' changed" in message
     assert "the private attributes of step 'Step' (#0) changed" in message
+
+
+def _optional_stopping(run) -> list[str]:
+    import warnings
+
+    from crystallize.store import OptionalStoppingWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run()
+    return [str(w.message) for w in caught if issubclass(w.category, OptionalStoppingWarning)]
+
+
+def test_growing_a_run_whose_verdicts_were_computed_warns_of_optional_stopping(store_path, log_dir):
+    from crystallize import CrystallizeWarning
+    from crystallize.store import OptionalStoppingWarning
+
+    assert issubclass(OptionalStoppingWarning, CrystallizeWarning)
+    first = make(log_dir, replicates=3).run(store=store_path, progress=False)
+    assert first.verdicts  # the verdicts were computed (and shown)
+    said = _optional_stopping(lambda: make(log_dir, replicates=5).run(store=store_path, progress=False, resume=True))
+    assert len(said) == 1
+    assert f"experiment run {first.run_id} of 'shift' already had verdicts at 3 replicates" in said[0]
+    assert "optional stopping" in said[0] and "16.5%" in said[0] and "sequential experiments" in said[0]
+
+
+def test_no_optional_stopping_warning_without_new_replicates_or_earlier_verdicts(store_path, log_dir):
+    make(log_dir, replicates=3).run(store=store_path, progress=False)
+    assert _optional_stopping(lambda: make(log_dir, replicates=3).run(store=store_path, progress=False,
+                                                                      resume=True)) == []
+    other = store_path.parent / "interrupted"
+    make(log_dir, replicates=5, name="cut").run(store=other, progress=False, callbacks=[StopAfter(3)])
+    # interrupted: verdicts were computed from its first 3 runs, but finishing the planned 5 grows nothing
+    assert _optional_stopping(lambda: make(log_dir, replicates=5, name="cut").run(
+        store=other, progress=False, resume=True)) == []

@@ -11,7 +11,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from crystallize.core.summary import format_number
+from crystallize.core.safe_text import plain, printable
+from crystallize.core.display import better_direction, format_number, format_p, format_percent, mean_sd
 from crystallize.report.numbers import numeric
 
 if TYPE_CHECKING:
@@ -35,12 +36,21 @@ class Difference:
 
 @dataclass(frozen=True, slots=True)
 class MetricMove:
-    """The mean of one metric in one condition, in run A and run B."""
+    """The mean of one metric in one condition, in run A and run B.
+
+    ``better`` is the way the hypotheses on the metric want it to go (``+1`` up,
+    ``-1`` down), ``None`` when none states a way or they disagree; ``sd_a`` and
+    ``n_a`` describe run A's samples, so that a percentage of a mean that is
+    indistinguishable from 0 is not shown.
+    """
 
     condition: str
     metric: str
     mean_a: float | None
     mean_b: float | None
+    better: int | None = None
+    sd_a: float | None = None
+    n_a: int = 0
 
     @property
     def change(self) -> float | None:
@@ -49,14 +59,27 @@ class MetricMove:
 
     @property
     def relative(self) -> float | None:
-        """The change as a fraction of ``|mean_a|`` (``None`` when that is 0)."""
+        """The change as a fraction of ``|mean_a|``; ``None`` when ``mean_a`` is within about
+        two standard errors of 0 (where a percentage means nothing)."""
         change = self.change
-        return None if change is None or not self.mean_a else change / abs(self.mean_a)
+        if change is None or not self.mean_a:
+            return None
+        if self.sd_a is not None and self.n_a >= 2 and abs(self.mean_a) <= 2 * self.sd_a / math.sqrt(self.n_a):
+            return None
+        return change / abs(self.mean_a)
+
+    @property
+    def style(self) -> str:
+        """``"green"`` for a change the hypotheses want, ``"red"`` against it, ``""`` otherwise."""
+        change = self.change
+        if not change or self.better is None:
+            return ""
+        return "green" if (change > 0) == (self.better > 0) else "red"
 
 
 @dataclass(frozen=True, slots=True)
 class VerdictChange:
-    """One verdict in both runs."""
+    """One verdict in both runs, with the alpha each was decided at."""
 
     hypothesis: str
     treatment: str
@@ -64,6 +87,8 @@ class VerdictChange:
     verdict_b: str
     p_a: float | None
     p_b: float | None
+    alpha_a: float | None = None
+    alpha_b: float | None = None
 
 
 def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:
@@ -114,23 +139,38 @@ def differences(a: Result, b: Result) -> list[Difference]:
             for k in keys if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]
 
 
-def _means(result: Result) -> dict[tuple[str, str], float]:
+def _means(result: Result) -> dict[tuple[str, str], tuple[float, float | None, int]]:
     out = {}
     for condition in result.conditions:
         for metric, values in result.metrics.get(condition, {}).items():
             numbers = numeric(values)
             if numbers:
-                out[(condition, metric)] = math.fsum(numbers) / len(numbers)
+                mean, sd = mean_sd(numbers)
+                out[(condition, metric)] = (mean, sd, len(numbers))
     return out
 
 
+def _better(a: Result, b: Result) -> dict[str, int | None]:
+    """The way each metric should go by the hypotheses of either run (``None`` if they disagree)."""
+    ways: dict[str, set[int | None]] = {}
+    for verdict in (*a.hypotheses, *b.hypotheses):
+        ways.setdefault(verdict.metric, set()).add(better_direction(verdict))
+    return {metric: next(iter(found)) if len(found) == 1 else None for metric, found in ways.items()}
+
+
 def metric_moves(a: Result, b: Result) -> list[MetricMove]:
-    """Per condition and metric (in either run): mean in A, mean in B."""
+    """Per condition and metric (in either run): mean in A, mean in B, the way it should go."""
     means_a, means_b = _means(a), _means(b)
+    better = _better(a, b)
     conditions = list(dict.fromkeys([*a.conditions, *b.conditions]))
     metrics = list(dict.fromkeys([*a.metric_names, *b.metric_names]))
-    return [MetricMove(c, m, means_a.get((c, m)), means_b.get((c, m)))
-            for c in conditions for m in metrics if (c, m) in means_a or (c, m) in means_b]
+    moves = []
+    for c in conditions:
+        for m in metrics:
+            if (c, m) in means_a or (c, m) in means_b:
+                mean_a, sd_a, n_a = means_a.get((c, m), (None, None, 0))
+                moves.append(MetricMove(c, m, mean_a, means_b.get((c, m), (None,))[0], better.get(m), sd_a, n_a))
+    return moves
 
 
 def verdict_changes(a: Result, b: Result) -> list[VerdictChange]:
@@ -141,7 +181,8 @@ def verdict_changes(a: Result, b: Result) -> list[VerdictChange]:
     for key in dict.fromkeys([*va, *vb]):
         x, y = va.get(key), vb.get(key)
         out.append(VerdictChange(key[0], key[1], x.label if x else _MISSING, y.label if y else _MISSING,
-                                 x.p_value_adjusted if x else None, y.p_value_adjusted if y else None))
+                                 x.p_value_adjusted if x else None, y.p_value_adjusted if y else None,
+                                 x.alpha if x else None, y.alpha if y else None))
     return out
 
 
@@ -152,36 +193,35 @@ def _short(value: str, limit: int = 48) -> str:
 def render_comparison(a: Result, b: Result) -> RenderableType:
     """Rich tables: what differs, how the metrics moved, how the verdicts changed."""
     ida, idb = (a.run_id or "A")[:12], (b.run_id or "B")[:12]
-    parts: list[RenderableType] = [Text.assemble(("Comparing ", "bold"), (f"A {ida} ({a.name})", "cyan"),
-                                                 " with ", (f"B {idb} ({b.name})", "magenta"))]
+    parts: list[RenderableType] = [Text.assemble(("Comparing ", "bold"), (printable(f"A {ida} ({a.name})"), "cyan"),
+                                                 " with ", (printable(f"B {idb} ({b.name})"), "magenta"))]
     diffs = differences(a, b)
     if diffs:
         table = Table(title="What differs", title_justify="left")
         for name in ("section", "key", "A", "B"):
             table.add_column(name)
         for d in sorted(diffs, key=lambda d: ("definition", "code", "seeds", "environment").index(d.section)):
-            table.add_row(*(Text(v) for v in (d.section, d.key, _short(d.a), _short(d.b))))
+            table.add_row(*(plain(v) for v in (d.section, d.key, _short(d.a), _short(d.b))))
         parts.append(table)
     else:
         parts.append(Text("Definition, code fingerprints, seeds and environment are identical."))
-    moves = Table(title="How the metrics moved (means)", title_justify="left")
+    moves = Table(title="How the metrics moved (means; green: the way the hypotheses want)", title_justify="left")
     for name, justify in (("condition", "left"), ("metric", "left"), ("mean A", "right"), ("mean B", "right"),
                           ("change", "right"), ("change %", "right")):
-        moves.add_column(name, justify=justify)  # type: ignore[arg-type]
+        moves.add_column(name, justify=justify, no_wrap=justify == "right")  # type: ignore[arg-type]
     for m in metric_moves(a, b):
-        rel = f"{m.relative:+.1%}" if m.relative is not None else _MISSING
-        style = "" if not m.change else ("green" if m.change > 0 else "red")
-        moves.add_row(Text(m.condition), Text(m.metric), format_number(m.mean_a), format_number(m.mean_b),
-                      Text(format_number(m.change) if m.change is None else f"{m.change:+.4g}", style=style), rel)
+        rel = format_percent(m.relative, 3) if m.relative is not None else _MISSING
+        moves.add_row(plain(m.condition), plain(m.metric), format_number(m.mean_a), format_number(m.mean_b),
+                      Text(format_number(m.change) if m.change is None else f"{m.change:+.4g}", style=m.style), rel)
     parts.append(moves)
     changes = verdict_changes(a, b)
     if changes:
         verdicts = Table(title="Verdicts", title_justify="left")
         for name in ("hypothesis", "treatment", "A", "B", "p adj. A", "p adj. B"):
-            verdicts.add_column(name)
+            verdicts.add_column(name, no_wrap=name not in ("hypothesis", "treatment"))
         for v in changes:
             flag = "" if v.verdict_a == v.verdict_b else "bold yellow"
-            verdicts.add_row(Text(v.hypothesis), Text(v.treatment), v.verdict_a, Text(v.verdict_b, style=flag),
-                             format_number(v.p_a), format_number(v.p_b))
+            verdicts.add_row(plain(v.hypothesis), plain(v.treatment), v.verdict_a, Text(v.verdict_b, style=flag),
+                             format_p(v.p_a, v.alpha_a), format_p(v.p_b, v.alpha_b))
         parts.append(verdicts)
     return Group(*parts)

@@ -23,7 +23,10 @@ hypotheses by metric, direction and test name::
     correction: holm
 
 Every problem is reported with its key and line; unknown keys suggest the
-nearest valid one.
+nearest valid one. Loading happens in two phases: every import path is
+resolved and its kind checked (see :mod:`crystallize.cli.components`), and
+only when the whole file is valid are the data source, steps and tests
+built; a file never calls anything else.
 """
 
 from __future__ import annotations
@@ -34,15 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crystallize.cli.components import Deferred, Kind, KindError, check_kind
 from crystallize.cli.imports import ImportPathError, resolve_import
 from crystallize.cli.yaml_tree import Invalid, YamlNode, duplicate_keys, parse
 from crystallize.core.analysis import CORRECTIONS
 from crystallize.core.context import RESERVED_KEYS
-from crystallize.core.datasource import DataSource, DataSourceFactory
 from crystallize.core.exceptions import CrystallizeError, suggest
 from crystallize.core.experiment import Experiment
 from crystallize.core.hypothesis import DIRECTIONS, Hypothesis
-from crystallize.core.pipeline_step import PipelineStep, StepFactory
 from crystallize.core.stat_test import TESTS_BY_NAME, StatisticalTest, get_test
 from crystallize.core.treatment import RESERVED_CONDITIONS, Treatment
 
@@ -52,7 +54,7 @@ TOP_KEYS = ("name", "seed", "replicates", "datasource", "steps", "treatments", "
 REQUIRED_KEYS = ("datasource", "steps")
 COMPONENT_KEYS = ("import", "params")
 HYPOTHESIS_KEYS = ("name", "metric", "direction", "test", "alpha", "margin", "margin_relative",
-                   "higher_is_better")
+                   "higher_is_better", "family")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +121,9 @@ class _Builder:
         except ImportPathError as exc:
             raise node.invalid(str(exc)) from exc
 
-    def component(self, node: YamlNode, kind: str) -> Any:
-        """A data source or step from ``"module:name"``, ``{import:, params:}`` or ``{"module:name": params}``."""
+    def component(self, node: YamlNode, kind: Kind) -> tuple[Deferred, YamlNode]:
+        """A data source or step from ``"module:name"``, ``{import:, params:}`` or ``{"module:name": params}``:
+        resolved and checked, not yet called; with the node that problems in building it name."""
         import_node, params_node = node, None
         if node.is_mapping:
             entries = node.mapping()
@@ -144,11 +147,19 @@ class _Builder:
             params = params_node.value()
         target = self.import_object(import_path, import_node)
         try:
-            return _instantiate(target, params, kind, import_path)
-        except Invalid as exc:
-            raise (params_node or import_node).invalid(exc.message) from None
+            return check_kind(target, params, kind, import_path), params_node or import_node
+        except KindError as exc:
+            raise import_node.invalid(str(exc)) from None
 
-    def steps(self, node: YamlNode) -> list[Any]:
+    def build(self, part: tuple[Deferred, YamlNode]) -> Any:
+        """Call a checked part (the second phase); a refusal is a problem at its node."""
+        deferred, node = part
+        try:
+            return deferred.build()
+        except KindError as exc:
+            raise node.invalid(str(exc)) from None
+
+    def steps(self, node: YamlNode) -> list[tuple[Deferred, YamlNode] | None]:
         elements = node.elements()
         if not elements:
             raise node.invalid("needs at least one step (the last returns the metrics)")
@@ -174,8 +185,8 @@ class _Builder:
             out.append(Treatment(name, mapping))
         return out
 
-    def hypothesis(self, node: YamlNode) -> Hypothesis | None:
-        """A hypothesis; each invalid field is recorded as its own problem."""
+    def hypothesis(self, node: YamlNode) -> tuple[YamlNode, dict[str, Any]] | None:
+        """A hypothesis's arguments, its test not yet built; each invalid field is its own problem."""
         before = len(self.problems)
         self.problems.extend(_unknown_keys(node, HYPOTHESIS_KEYS, "a hypothesis"))
         entries = node.mapping()
@@ -184,20 +195,26 @@ class _Builder:
         fields = {"metric": lambda n: n.scalar((str,), "a metric name"), "direction": _direction,
                   "alpha": _alpha, "margin": _margin, "name": lambda n: n.scalar((str,), "a name"),
                   "margin_relative": lambda n: n.scalar((bool,), "true or false"),
-                  "higher_is_better": lambda n: n.scalar((bool,), "true or false"), "test": self.test}
+                  "higher_is_better": lambda n: n.scalar((bool,), "true or false"), "test": self.test,
+                  "family": lambda n: n.scalar((str,), "a family name")}
         kwargs: dict[str, Any] = {}
         for key, parse_field in fields.items():
             if key in entries and not entries[key].is_null:
                 kwargs[key] = self.attempt(functools.partial(parse_field, entries[key]))
         if len(self.problems) > before:
             return None
-        kwargs["statistical_test"] = kwargs.pop("test", None)
+        return node, kwargs
+
+    def make_hypothesis(self, node: YamlNode, kwargs: dict[str, Any]) -> Hypothesis:
+        """The second phase: build the hypothesis and its test."""
+        test = kwargs.pop("test", None)
+        kwargs["statistical_test"] = self.build(test) if isinstance(test, tuple) else test
         try:
             return Hypothesis(**kwargs)
         except (CrystallizeError, ValueError) as exc:
             raise node.invalid(str(exc)) from None
 
-    def test(self, node: YamlNode) -> StatisticalTest:
+    def test(self, node: YamlNode) -> StatisticalTest | tuple[Deferred, YamlNode]:
         if node.is_mapping:
             entries = node.mapping()
             if "name" not in entries:
@@ -206,17 +223,13 @@ class _Builder:
             options = {k: v.value() for k, v in entries.items() if k != "name"}
         else:
             name, options = node.scalar((str,), "a test name such as welch or paired_t"), {}
-        if ":" in name:
-            target = self.import_object(name, node)
-            try:
-                test = target(**options) if isinstance(target, type) else target
-            except TypeError as exc:
-                raise node.invalid(f"test {name!r} does not take these options: {exc}") from None
-        else:
-            test = _named_test(name, options, node)
-        if not isinstance(test, StatisticalTest):
-            raise node.invalid(f"{name!r} is a {type(test).__name__}, not a StatisticalTest")
-        return test
+        if ":" not in name:
+            return _named_test(name, options, node)
+        target = self.import_object(name, node)
+        try:
+            return check_kind(target, options, "a statistical test", name), node
+        except KindError as exc:
+            raise node.invalid(str(exc)) from None
 
 
 def _named_test(name: str, options: dict[str, Any], node: YamlNode) -> StatisticalTest:
@@ -228,24 +241,6 @@ def _named_test(name: str, options: dict[str, Any], node: YamlNode) -> Statistic
         return get_test(key, **options)
     except (TypeError, ValueError) as exc:
         raise node.invalid(f"test {name!r}: {exc}") from None
-
-
-def _instantiate(target: Any, params: dict[str, Any], kind: str, import_path: str) -> Any:
-    """Call a decorated factory or a class with ``params``; accept an instance as is."""
-    base = DataSource if kind == "the data source" else PipelineStep
-    factory = DataSourceFactory if base is DataSource else StepFactory
-    if isinstance(target, factory) or (isinstance(target, type) and issubclass(target, base)):
-        try:
-            return target(**params)
-        except (TypeError, CrystallizeError) as exc:
-            raise Invalid("", None, f"{import_path}: {exc}") from None
-    if isinstance(target, base):
-        if params:
-            raise Invalid("", None, f"{import_path} is already an instance; it takes no params")
-        return target
-    decorator = "@data_source" if base is DataSource else "@pipeline_step"
-    raise Invalid("", None, f"{import_path} is a {type(target).__name__}, not {kind}: decorate a function with "
-                            f"{decorator}, subclass {base.__name__}, or name an instance")
 
 
 def _direction(node: YamlNode) -> str:
@@ -301,6 +296,11 @@ def _scalars(builder: _Builder, top: dict[str, YamlNode], path: Path) -> dict[st
     return out
 
 
+def _raise_problems(builder: _Builder, path: Path) -> None:
+    if builder.problems:
+        raise ConfigError(path, sorted(builder.problems, key=lambda p: (p.line or 0)))
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Build the :class:`Experiment` described by the YAML file at ``path``.
 
@@ -328,19 +328,24 @@ def load_experiment(path: str | Path) -> Experiment:
         if key not in top:
             builder.problems.append(Problem(root.line, key, f"missing required key {key!r}"))
     scalars = _scalars(builder, top, path)
-    datasource: Any = builder.attempt(lambda: builder.component(top["datasource"], "the data source")) \
+    # first phase: resolve and check everything, call nothing
+    source: Any = builder.attempt(lambda: builder.component(top["datasource"], "the data source")) \
         if "datasource" in top else None
     steps = builder.attempt(lambda: builder.steps(top["steps"]), []) if "steps" in top else []
     treatments = builder.attempt(lambda: builder.treatments(top["treatments"]), []) \
         if "treatments" in top and not top["treatments"].is_null else []
-    hypotheses: list[Hypothesis | None] = []
+    hypotheses: list[tuple[YamlNode, dict[str, Any]] | None] = []
     if "hypotheses" in top and not top["hypotheses"].is_null:
         for element in builder.attempt(top["hypotheses"].elements, []):
             hypotheses.append(builder.attempt(functools.partial(builder.hypothesis, element)))
-    if builder.problems:
-        raise ConfigError(path, sorted(builder.problems, key=lambda p: (p.line or 0)))
+    _raise_problems(builder, path)
+    # second phase: the whole file is valid (so every part above is there); build its parts
+    datasource: Any = builder.attempt(functools.partial(builder.build, source))
+    pipeline = [builder.attempt(functools.partial(builder.build, step)) for step in steps]
+    built = [builder.attempt(functools.partial(builder.make_hypothesis, *h)) for h in hypotheses if h is not None]
+    _raise_problems(builder, path)
     try:
-        return Experiment(datasource=datasource, pipeline=steps, treatments=treatments,
-                          hypotheses=[h for h in hypotheses if h is not None], **scalars)
+        return Experiment(datasource=datasource, pipeline=pipeline, treatments=treatments, hypotheses=built,
+                          **scalars)
     except (CrystallizeError, ValueError) as exc:
         raise ConfigError(path, [Problem(root.line, "", str(exc))]) from exc

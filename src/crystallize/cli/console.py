@@ -18,6 +18,7 @@ from rich.console import Console
 from crystallize.cli.config import ConfigError
 from crystallize.cli.imports import ImportPathError
 from crystallize.core.exceptions import CrystallizeError, ExperimentDefinitionError, RunFailedError
+from crystallize.core.safe_text import printable
 from crystallize.store.errors import DefinitionChangedError, RunIdError, StoreNotFoundError
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError", "exit_code_for", "make_console",
@@ -78,7 +79,7 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
         return EXIT_INTERRUPTED
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-    message = str(exc).strip() or type(exc).__name__
+    message = printable(str(exc).strip() or type(exc).__name__, newlines=True)
     if not isinstance(exc, (CrystallizeError, OSError)):
         message = f"{type(exc).__name__}: {message}"
     lines = message.splitlines()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +13,8 @@ import click
 
 from crystallize.cli import stored
 from crystallize.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, make_console, report_error
+from crystallize.core.result import Result
+from crystallize.core.safe_text import printable
 
 __all__ = ["cli", "main"]
 
@@ -70,8 +74,17 @@ def run(state: _State, target: str, replicates: int | None, seed: int | None, ba
     from crystallize.cli.target import load_target, with_overrides  # noqa: PLC0415
 
     experiment = with_overrides(load_target(target), replicates=replicates, seed=seed)
-    result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
-                            progress=False if no_progress else None)
+    try:
+        result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
+                                progress=False if no_progress else None)
+    except Exception as exc:
+        rescued = getattr(exc, "result", None)
+        if isinstance(rescued, Result):  # the store failed, or the analysis: the runs survive in a file
+            stored.print_summary(rescued)
+            path = rescue_result(rescued, experiment.name)
+            saved = f"the result (every run) was saved to {path}" if path else "the result could not be saved anywhere"
+            raise CliError(f"{exc}; {saved}", EXIT_FAILED) from exc
+        raise
     stored.print_summary(result)
     if result.run_id:
         click.echo(f"run id: {result.run_id}")
@@ -79,6 +92,22 @@ def run(state: _State, target: str, replicates: int | None, seed: int | None, ba
         raise click.exceptions.Exit(EXIT_INTERRUPTED)
     if result.records and not any(r.ok for r in result.records):
         raise CliError("every run failed; see the failures above", EXIT_FAILED)
+
+
+def rescue_result(result: Result, name: str) -> Path | None:
+    """Write ``result`` as JSON to the current folder, or else the temporary one; return the path."""
+    import tempfile  # noqa: PLC0415
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60] or "experiment"
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        path = folder / f"{safe}-result-{stamp}.json"
+        try:
+            result.to_json(path)
+        except OSError:
+            continue
+        return path
+    return None
 
 
 @cli.command(name="list")
@@ -89,6 +118,9 @@ def list_runs(state: _State, name: str | None, limit: int) -> None:
     """List the experiment runs in the store, newest first."""
     with stored.opened(state.store) as store:
         rows = list(store.experiment_runs(name))
+        names = [] if rows or name is None else [e.name for e in store.experiments()]
+    if name is not None and not rows:
+        raise stored.no_run_named(name, names)
     stored.print_runs(rows[:limit], total=len(rows))
 
 
@@ -99,14 +131,17 @@ def list_runs(state: _State, name: str | None, limit: int) -> None:
 @pass_state
 def show(state: _State, run_id: str, errors: str | None) -> None:
     """Print the summary of stored run RUN_ID."""
-    result = stored.load(state.store, run_id)
+    result, info = stored.load_with_info(state.store, run_id)
+    if info.status == "running":  # recorded so far; not interrupted (or its process died unnoticed)
+        result = dataclasses.replace(result, interrupted=False)
+        stored.print_running(info)
     stored.print_summary(result)
     if errors:
         for key, error in result.errors.items():
             where = f" in step {error.step!r}" if error.step else ""
-            click.echo(f"{key}{where}: {error.type}: {error.message}")
+            click.echo(printable(f"{key}{where}: {error.type}: {error.message}"))
             if errors == "tracebacks" and error.traceback:
-                click.echo(error.traceback.rstrip() + "\n")
+                click.echo(printable(error.traceback.rstrip(), newlines=True) + "\n")
     click.echo(f"run id: {result.run_id}")
 
 

@@ -13,12 +13,15 @@ from rich.table import Table
 from rich.text import Text
 
 from crystallize.cli.console import CliError, make_console
+from crystallize.core.exceptions import suggest
+from crystallize.core.safe_text import plain
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
     from crystallize.store.reader import ExperimentRunInfo
 
-__all__ = ["cache_usage", "clear_cache", "human_bytes", "load", "opened", "print_runs", "print_summary"]
+__all__ = ["cache_usage", "clear_cache", "human_bytes", "load", "load_with_info", "no_run_named", "opened",
+           "print_running", "print_runs", "print_summary"]
 
 _STATUS_STYLE = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
 
@@ -53,6 +56,34 @@ def load(path: Path, run_id: str) -> Result:
         return store.load_result(store.resolve_run_id(run_id))
 
 
+def load_with_info(path: Path, run_id: str) -> tuple[Result, ExperimentRunInfo]:
+    """The stored result of ``run_id`` and its listing entry (status, runs done), read together.
+
+    Raises:
+        CliError: no store there (exit status 2).
+        RunIdError: no single run matches ``run_id`` (exit status 2).
+    """
+    with opened(path) as store:
+        rid = store.resolve_run_id(run_id)
+        return store.load_result(rid), store.experiment_run(rid)
+
+
+def print_running(info: ExperimentRunInfo) -> None:
+    """Say that experiment run ``info`` is still running, with what it has recorded so far."""
+    make_console().print(Text(
+        f"RUNNING: {info.runs_done + info.runs_failed} of {info.runs_planned} runs recorded so far (started "
+        f"{_when(info.started)}); the summary below is what is stored now and has no verdicts yet. If the "
+        "process that ran it has died, continue it with: crystallize run TARGET --resume", style="bold cyan"))
+
+
+def no_run_named(name: str, names: Sequence[str]) -> CliError:
+    """The error for ``list --name`` matching nothing, with the names there are (exit status 2)."""
+    known = sorted(set(names))
+    listed = f"; names in this store: {', '.join(known[:10])}{', …' if len(known) > 10 else ''}" if known \
+        else "; this store holds no experiment runs yet"
+    return CliError(f"no experiment run is named {name!r}{suggest(name, known)}{listed}")
+
+
 def print_summary(result: Result) -> None:
     """The summary of ``result`` (``crystallize.core.summary``) on stdout."""
     from crystallize.core.summary import render_summary  # noqa: PLC0415
@@ -78,7 +109,7 @@ def print_runs(rows: Sequence[ExperimentRunInfo], *, total: int | None = None) -
         table.add_column(name, justify=justify, no_wrap=name in ("id", "started"))  # type: ignore[arg-type]
     for row in rows:
         table.add_row(
-            row.id[:12], Text(row.name), _when(row.started), Text(row.status, style=_STATUS_STYLE.get(row.status, "")),
+            row.id[:12], plain(row.name), _when(row.started), Text(row.status, style=_STATUS_STYLE.get(row.status, "")),
             f"{row.runs_done}/{row.runs_planned}", Text(str(row.runs_failed), style="red" if row.runs_failed else ""),
             str(row.seed), Text(row.verdict_summary, style="green" if row.verdicts and row.accepted else ""),
         )

@@ -1,4 +1,11 @@
-"""YAML read as a node tree, so every value keeps the key and line it came from."""
+"""YAML read as a node tree, so every value keeps the key and line it came from.
+
+The tree holds plain data only: a tag that asks for a Python object
+(``!!python/...``) or any other non-standard tag is refused, and so are
+aliases that would expand the document past :data:`MAX_ALIAS_VALUES` values
+(an "alias bomb"), aliases that contain themselves, and nesting deeper than
+:data:`MAX_DEPTH`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,17 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Invalid", "YamlNode", "duplicate_keys", "parse"]
+__all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "Invalid", "YamlNode", "duplicate_keys", "parse"]
+
+#: Values that aliases (``*name``) may add to a document once expanded.
+MAX_ALIAS_VALUES = 100_000
+#: Lists and mappings nested deeper than this are refused.
+MAX_DEPTH = 100
+
+_YAML_TAG = "tag:yaml.org,2002:"
+#: Tags of plain data: what the safe loader builds, plus merge keys (``<<: *base``).
+_PLAIN_TAGS = frozenset({*(t for t in yaml.SafeLoader.yaml_constructors if t), _YAML_TAG + "merge",
+                         _YAML_TAG + "value"})
 
 _TYPE_NAMES = {yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list", yaml.ScalarNode: "a single value"}
 
@@ -113,6 +130,88 @@ class YamlNode:
         return value
 
 
+def _shown_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_YAML_TAG) if tag.startswith(_YAML_TAG) else tag
+
+
+def _tags(node: yaml.Node, key: str, seen: set[int]) -> Iterator[Invalid]:
+    """An :class:`Invalid` for every node under ``node`` whose tag is not plain data."""
+    if id(node) in seen:  # an alias: checked where its anchor is
+        return
+    seen.add(id(node))
+    if node.tag not in _PLAIN_TAGS:
+        yield Invalid(key, node.start_mark.line + 1,
+                      f"the tag {_shown_tag(node.tag)} is not allowed: an experiment file holds plain data "
+                      "(mappings, lists, strings, numbers, booleans, dates), never Python objects; name code "
+                      "by import path ('module:name') instead")
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            child = f"{key}.{name}" if key else str(name)
+            yield from _tags(key_node, child, seen)
+            yield from _tags(value_node, child, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, child_node in enumerate(node.value):
+            yield from _tags(child_node, f"{key}[{i}]", seen)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing alias bombs, self-containing aliases and deep nesting while it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._open_anchors: set[str] = set()  # anchors of the lists and mappings being composed
+        self._measured: dict[int, tuple[int, int]] = {}  # expanded size and depth of nodes aliased so far
+        self._alias_values = 0
+        self._depth = 0
+
+    def _measure(self, node: yaml.Node) -> tuple[int, int]:
+        """``(values, depth)`` of ``node`` with its aliases expanded (memoised: linear in the file)."""
+        known = self._measured.get(id(node))
+        if known is not None:
+            return known
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        measured = [self._measure(child) for child in children]
+        result = (1 + sum(size for size, _ in measured), 1 + max((depth for _, depth in measured), default=0))
+        self._measured[id(node)] = result
+        return result
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self._open_anchors:
+                raise Invalid("", line, f"the alias *{event.anchor} refers to a value that contains it; "
+                                        "an experiment file cannot hold a value inside itself")
+            node: yaml.Node = super().compose_node(parent, index)
+            size, depth = self._measure(node)
+            self._alias_values += size
+            if self._depth + depth > MAX_DEPTH:
+                raise Invalid("", line, f"the alias *{event.anchor} nests lists and mappings more than "
+                                        f"{MAX_DEPTH} levels deep")
+            if self._alias_values > MAX_ALIAS_VALUES:
+                raise Invalid("", line, f"the alias *{event.anchor} takes the file past {MAX_ALIAS_VALUES:,} "
+                                        "values once aliases are expanded (nested aliases multiply); write the "
+                                        "values out or use fewer aliases")
+            return node
+        anchor = getattr(event, "anchor", None)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise Invalid("", line, f"lists and mappings are nested more than {MAX_DEPTH} levels deep")
+        if anchor is not None:
+            self._open_anchors.add(anchor)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open_anchors.discard(anchor)  # type: ignore[arg-type]
+        return node
+
+
 def duplicate_keys(node: yaml.Node, key: str = "") -> list[Invalid]:
     """Every key that appears twice in the same mapping, anywhere under ``node``."""
     found: list[Invalid] = []
@@ -135,13 +234,15 @@ def duplicate_keys(node: yaml.Node, key: str = "") -> list[Invalid]:
 
 
 def parse(text: str, filename: str) -> YamlNode | None:
-    """Compose ``text`` into a node tree (``None`` for an empty document).
+    """Compose ``text`` into a node tree of plain data (``None`` for an empty document).
 
     Raises:
-        Invalid: the text is not valid YAML (with the line of the problem).
+        Invalid: the text is not valid YAML, holds a non-standard tag (such as
+            ``!!python/object``), or its aliases expand too far; with the line
+            of the problem.
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_BoundedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -149,4 +250,8 @@ def parse(text: str, filename: str) -> YamlNode | None:
         raise Invalid("", line, f"{filename} is not valid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise Invalid("", None, f"{filename} is not valid YAML: {exc}") from exc
-    return YamlNode(root, "") if root is not None else None
+    if root is None:
+        return None
+    for bad_tag in _tags(root, "", set()):
+        raise bad_tag
+    return YamlNode(root, "")

@@ -11,6 +11,7 @@ from crystallize.core.exceptions import (
     CrystallizeError,
     CrystallizeWarning,
     DegenerateDataWarning,
+    DesignWarning,
     ExperimentDefinitionError,
     FailureImbalanceWarning,
     InsufficientDataWarning,
@@ -28,9 +29,11 @@ from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.result import Result
 from crystallize.core.stat_test import (
+    BettingTest,
     MannWhitneyU,
     PairedTTest,
     PermutationTest,
+    SequentialTTest,
     StatisticalTest,
     StudentTTest,
     WelchTTest,
@@ -40,11 +43,13 @@ from crystallize.core.treatment import Treatment
 from crystallize.core.verdict import Verdict
 
 __all__ = [
+    "BettingTest",
     "ContextMutationError",
     "CrystallizeError",
     "CrystallizeWarning",
     "DataSource",
     "DegenerateDataWarning",
+    "DesignWarning",
     "Experiment",
     "ExperimentDefinitionError",
     "ExperimentListener",
@@ -58,6 +63,7 @@ __all__ = [
     "MissingMetricError",
     "PairedTTest",
     "PermutationTest",
+    "SequentialTTest",
     "Pipeline",
     "PipelineExecutionError",
     "PipelineStep",

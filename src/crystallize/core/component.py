@@ -16,7 +16,15 @@ _FRAMEWORK_STATE = frozenset({"_keywords", "_bound", "_cacheable"})
 
 
 class Component:
-    """Identity of a user-supplied part of an experiment."""
+    """Identity of a user-supplied part of an experiment.
+
+    The identity (:attr:`identity_hash`, :attr:`code_fingerprint`) is computed
+    once and kept; :meth:`refresh_identity` computes it again from the part's
+    current state, which ``Experiment`` does whenever a run starts, so an
+    attribute changed after an earlier run (``step.factor = 10`` in a
+    notebook) is a new identity: a new fingerprint, and never a cache hit on
+    the old output.
+    """
 
     @property
     def name(self) -> str:
@@ -37,6 +45,12 @@ class Component:
     def identity_hash(self) -> str:
         """Hash of name, params, private state and code: equal hashes mean the same part."""
         return hash_value([self.name, self.params, self._private_state(), self.code_fingerprint])
+
+    def refresh_identity(self) -> str:
+        """Compute the code fingerprint and the identity again from the current state; return the identity."""
+        self.__dict__.pop("code_fingerprint", None)
+        self.__dict__.pop("identity_hash", None)
+        return self.identity_hash
 
     def _private_state(self) -> dict[str, Any]:
         """Underscored attributes: not shown as params, but they change what the part does."""

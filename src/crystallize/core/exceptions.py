@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from crystallize.stats.warnings import (
     CrystallizeWarning,
     DegenerateDataWarning,
+    DesignWarning,
     FailureImbalanceWarning,
     InsufficientDataWarning,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "CrystallizeError",
     "CrystallizeWarning",
     "DegenerateDataWarning",
+    "DesignWarning",
     "ExperimentDefinitionError",
     "FailureImbalanceWarning",
     "InsufficientDataWarning",
@@ -30,6 +32,7 @@ __all__ = [
     "MissingMetricError",
     "PipelineExecutionError",
     "RunFailedError",
+    "UnstorableMetricError",
     "suggest",
 ]
 
@@ -88,6 +91,20 @@ class InvalidPipelineOutput(CrystallizeError, TypeError):
             f"the last step {step!r} must return a Mapping of metrics "
             f"(e.g. {{'accuracy': 0.9}}), got {type(value).__name__}"
         )
+
+
+class UnstorableMetricError(InvalidPipelineOutput):
+    """A metric the last step returned has no plain value the store can keep as it is.
+
+    Attributes:
+        step: the last step.
+        metric: the metric's name.
+    """
+
+    def __init__(self, step: str, metric: str, detail: str) -> None:  # noqa: D107
+        CrystallizeError.__init__(self, f"metric {metric!r} returned by the last step {step!r}: {detail}")
+        self.step = step
+        self.metric = metric
 
 
 class MissingMetricError(CrystallizeError, KeyError):

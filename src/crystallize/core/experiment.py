@@ -5,19 +5,23 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import numbers
+import operator
 import secrets
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crystallize.core.analysis import CORRECTIONS, compute_verdicts
+from crystallize.core.analysis import CORRECTIONS, INTERVALS, Intervals, check_families, compute_verdicts
+from crystallize.core.design import unreachable_alpha
 from crystallize.core.context import FrozenContext
 from crystallize.core.datasource import DataSource, DataSourceFactory
 from crystallize.core.events import Listeners
 from crystallize.core.exceptions import (
     ContextMutationError,
     CrystallizeWarning,
+    DesignWarning,
     ExperimentDefinitionError,
     MissingMetricError,
     RunFailedError,
@@ -36,6 +40,54 @@ from crystallize.stats.warnings import warn
 __all__ = ["Experiment"]
 
 log = logging.getLogger("crystallize")
+
+
+#: Master seeds the run store keeps (SQLite integers are signed 64-bit).
+SEED_RANGE = (0, 2**63 - 1)
+#: The longest ``timeout=`` accepted, in seconds (one year); ``None`` means no limit.
+MAX_TIMEOUT = 365 * 24 * 3600.0
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int if it is a whole number (``int``, ``numpy.int64``, ...), else ``None``."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def _replicates_iv(replicates: Any) -> int:
+    count = _whole(replicates)
+    if count is None or count < 1:
+        raise ExperimentDefinitionError(f"replicates must be a whole number >= 1, got {replicates!r}")
+    return count
+
+
+def _seed_iv(seed: Any) -> int | None:
+    if seed is None:
+        return None
+    value = _whole(seed)
+    if value is None or not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+        raise ExperimentDefinitionError(
+            f"seed must be a non-negative int from 0 to 2**63 - 1 (what the run store keeps) or None, got {seed!r}")
+    return value
+
+
+def _timeout_iv(timeout: Any) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise ExperimentDefinitionError(
+            f"timeout must be a number of seconds or None, got {timeout!r} ({type(timeout).__name__}); "
+            "e.g. timeout=5 or timeout=2.5")
+    seconds = float(timeout)
+    if not 0 < seconds <= MAX_TIMEOUT:  # NaN fails too
+        raise ExperimentDefinitionError(
+            f"timeout={timeout!r} is out of range: pass seconds > 0 and at most {MAX_TIMEOUT:.0f} (one year), "
+            "or None for no limit")
+    return seconds
 
 
 def _datasource_iv(datasource: Any) -> DataSource:
@@ -106,8 +158,13 @@ class Experiment:
             shares one seed (common random numbers).
         seed: the master seed (default: drawn at random and recorded).
         name: the experiment's name in stores and reports.
-        correction: multiple-comparison correction across all verdicts:
-            ``"holm"``, ``"bonferroni"``, ``"fdr_bh"`` or ``None``.
+        correction: multiple-comparison correction within each family of
+            hypotheses (``Hypothesis(family=...)``; all hypotheses share the
+            ``"default"`` family unless they name another): ``"holm"``,
+            ``"bonferroni"``, ``"fdr_bh"`` or ``None``.
+        intervals: ``"per-comparison"`` (each interval at its own level, not
+            adjusted for multiplicity) or ``"simultaneous"`` (Bonferroni: the
+            family's intervals cover together at the stated level).
 
     Raises:
         ExperimentDefinitionError: an argument is invalid (the message says which).
@@ -125,14 +182,17 @@ class Experiment:
         seed: int | None = None,
         name: str | None = None,
         correction: str | None = "holm",
+        intervals: Intervals = "per-comparison",
     ) -> None:
-        if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 1:
-            raise ExperimentDefinitionError(f"replicates must be a whole number >= 1, got {replicates!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-            raise ExperimentDefinitionError(f"seed must be a non-negative int or None, got {seed!r}")
+        replicates = _replicates_iv(replicates)
+        seed = _seed_iv(seed)
         if correction not in CORRECTIONS:
             raise ExperimentDefinitionError(
                 f"correction={correction!r} is not valid; use one of {', '.join(map(repr, CORRECTIONS))}"
+            )
+        if intervals not in INTERVALS:
+            raise ExperimentDefinitionError(
+                f"intervals={intervals!r} is not valid; use one of {', '.join(map(repr, INTERVALS))}"
             )
         self.datasource = _datasource_iv(datasource)
         self.pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
@@ -143,6 +203,8 @@ class Experiment:
         self.seed: int = seed if seed is not None else secrets.randbits(32)
         self.name = name or "experiment"
         self.correction = correction
+        self.intervals: Intervals = intervals
+        check_families(self.hypotheses)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Experiment:
@@ -162,7 +224,13 @@ class Experiment:
         return plan_runs(self.seed, self.conditions, self.replicates)
 
     def definition(self) -> dict[str, Any]:
-        """What is compared, as JSON-ready data (no environment, no replicate count)."""
+        """What is compared, as JSON-ready data (no environment, no replicate count).
+
+        Each part's identity is computed from its current state (an attribute
+        may have changed since an earlier run), and runs use that identity.
+        """
+        for part in (self.datasource, *self.pipeline.steps):
+            part.refresh_identity()
         return {
             "name": self.name,
             "seed": self.seed,
@@ -173,6 +241,7 @@ class Experiment:
             "treatments": [t.describe() for t in self.treatments],
             "hypotheses": [h.describe() for h in self.hypotheses],
             "correction": self.correction,
+            "intervals": self.intervals,
         }
 
     def fingerprint(self) -> str:
@@ -228,17 +297,33 @@ class Experiment:
                 (``seed=None``) adopts the earlier run's seed.
             progress: show a progress bar (default: on a terminal only).
             fail_fast: stop at the first failed run and raise ``RunFailedError``.
-            timeout: seconds a single run may take (backends that support it).
+            timeout: seconds a single run may execute on its worker, the same on
+                every backend: time spent queued or starting a worker does not
+                count (more than 0, at most a year; ``None``: no limit).
             callbacks: listeners with ``on_experiment_start``, ``on_run_complete``
                 and ``on_experiment_end`` methods.
 
         Returns:
-            The :class:`Result`; interrupted runs return a partial result.
+            The :class:`Result`. A first Ctrl-C or SIGTERM (in the main thread)
+            stops the run cleanly: the finished runs are committed, the stored
+            run is marked interrupted and a partial result is returned
+            (``result.interrupted``).
+
+        Raises:
+            KeyboardInterrupt: a second Ctrl-C or SIGTERM aborted the run at once
+                (the finished runs stay committed; ``exc.result`` holds them).
+            ExperimentDefinitionError: an argument is invalid (the message says which).
         """
         from crystallize.execution import drive, make_progress, resolve_backend  # noqa: PLC0415
         from crystallize.execution.base import describe as describe_backend  # noqa: PLC0415
+        from crystallize.execution.interrupts import StopSignals  # noqa: PLC0415
         from crystallize.store import resolve_store  # noqa: PLC0415
 
+        timeout = _timeout_iv(timeout)
+        self.replicates = _replicates_iv(self.replicates)  # attributes may have been set after __init__
+        self.seed = _seed_iv(self.seed)  # type: ignore[assignment]  # never None here
+        for message in unreachable_alpha(self.hypotheses, len(self.treatments), self.replicates, self.correction):
+            warn(message, DesignWarning)
         runner = resolve_backend(backend, workers)
         run_store = resolve_store(store)
         bar = None
@@ -247,50 +332,55 @@ class Experiment:
         # collection rescans them all, which costs more than a cheap run. They return
         # to the collector, uncollected garbage included, when the run ends.
         gc.freeze()
-        try:
-            adopt = getattr(run_store, "resume_seed", None)
-            if resume and not self.seed_given and adopt is not None:
-                # A drawn seed cannot match the earlier run's: continue with the seed it used.
-                seed = adopt(self)
-                if seed is not None and seed != self.seed:
-                    log.info("resume: experiment %r adopts seed %d of its earlier run", self.name, seed)
-                    self.seed = seed
-            planned = self.plan()
-            provenance = self.provenance(planned)
-            provenance["backend"] = describe_backend(runner)
-            run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned, resume=resume)
-            finished = {(r.condition, r.replicate) for r in done if r.ok}
-            todo = [s for s in planned if (s.condition, s.replicate) not in finished]
-            done = [r for r in done if r.ok]
-            provenance["resumed_runs"] = len(done)  # loaded from the store, not executed again
-            bar = make_progress(progress)
-            listeners = Listeners([run_store, _Guard(self, fail_fast), bar, *callbacks])
-            listeners.on_experiment_start(self, planned, todo)
-            task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
-                           cache=run_store.cache, artifacts=run_store.artifacts(run_id), name=self.name)
-            log.info("experiment %r: %d runs planned, %d to execute on %s", self.name, len(planned), len(todo),
-                     provenance["backend"])
+        # Ctrl-C and SIGTERM: the first stops the run cleanly, a second aborts (see execution.interrupts)
+        with StopSignals():
             try:
-                records, interrupted = drive(runner, task, todo, listeners, timeout=timeout)
-            except Exception as exc:  # a guard, a listener or the backend stopped the run
-                partial = self._result(done + list(getattr(exc, "records", [])), provenance, run_id, True, False)
-                with contextlib.suppress(Exception):
-                    run_store.finish(partial, status="failed")
-                with contextlib.suppress(AttributeError, TypeError):
-                    exc.result = partial  # type: ignore[attr-defined]
-                raise
-            try:
-                result = self._result(done + records, provenance, run_id, interrupted, True)
-            except Exception as exc:  # the analysis failed; the samples are on exc.result and stored
-                with contextlib.suppress(Exception):
-                    run_store.finish(getattr(exc, "result", None), status="failed")
-                raise
-            run_store.finish(result, status="interrupted" if interrupted else "completed")
-        finally:
-            gc.unfreeze()
-            run_store.close()  # commits every recorded run, whatever happened
-            if bar is not None:
-                getattr(bar, "close", lambda: None)()
+                adopt = getattr(run_store, "resume_seed", None)
+                if resume and not self.seed_given and adopt is not None:
+                    # A drawn seed cannot match the earlier run's: continue with the seed it used.
+                    seed = adopt(self)
+                    if seed is not None and seed != self.seed:
+                        log.info("resume: experiment %r adopts seed %d of its earlier run", self.name, seed)
+                        self.seed = seed
+                planned = self.plan()
+                provenance = self.provenance(planned)
+                provenance["backend"] = describe_backend(runner)
+                run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned,
+                                               resume=resume)
+                finished = {(r.condition, r.replicate) for r in done if r.ok}
+                todo = [s for s in planned if (s.condition, s.replicate) not in finished]
+                done = [r for r in done if r.ok]
+                provenance["resumed_runs"] = len(done)  # loaded from the store, not executed again
+                bar = make_progress(progress)
+                listeners = Listeners([run_store, _Guard(self, fail_fast), bar, *callbacks])
+                listeners.on_experiment_start(self, planned, todo)
+                task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
+                               cache=run_store.cache, artifacts=run_store.artifacts(run_id), name=self.name)
+                log.info("experiment %r: %d runs planned, %d to execute on %s", self.name, len(planned), len(todo),
+                         provenance["backend"])
+                try:
+                    records, interrupted = drive(runner, task, todo, listeners, timeout=timeout)
+                except BaseException as exc:  # a guard, a listener, the backend or a second Ctrl-C stopped it
+                    partial = self._result(done + list(getattr(exc, "records", [])), provenance, run_id, True,
+                                           False)
+                    with contextlib.suppress(Exception):
+                        run_store.finish(partial, status="interrupted" if isinstance(exc, KeyboardInterrupt)
+                                         else "failed")
+                    with contextlib.suppress(AttributeError, TypeError):
+                        exc.result = partial  # type: ignore[attr-defined]
+                    raise
+                try:
+                    result = self._result(done + records, provenance, run_id, interrupted, True)
+                except Exception as exc:  # the analysis failed; the samples are on exc.result and stored
+                    with contextlib.suppress(Exception):
+                        run_store.finish(getattr(exc, "result", None), status="failed")
+                    raise
+                run_store.finish(result, status="interrupted" if interrupted else "completed")
+            finally:
+                gc.unfreeze()
+                run_store.close()  # commits every recorded run, whatever happened
+                if bar is not None:
+                    getattr(bar, "close", lambda: None)()
         listeners.on_experiment_end(result)
         return result
 
@@ -312,7 +402,7 @@ class Experiment:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
-                                            self.correction)
+                                            self.correction, self.intervals)
             for warning in caught:  # shown at the caller's run() line, not inside the library
                 warn(warning.message, warning.category)
         except Exception as exc:

@@ -83,6 +83,16 @@ def _as_step(item: Any, index: int) -> PipelineStep:
     )
 
 
+def _describe(step: PipelineStep, limit: int = 60) -> str:
+    """``Name(key=value, ...)``, values shortened, or the bare name without params."""
+    params = ", ".join(f"{k}={_short(repr(v), 24)}" for k, v in step.params.items())
+    return f"{step.name}({_short(params, limit)})" if params else step.name
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class Pipeline:
     """Ordered steps: ``run(data, ctx)`` passes data through each in turn.
 
@@ -109,8 +119,10 @@ class Pipeline:
         self._local = threading.local()
 
     def signature(self) -> str:
-        """A hash of every step's name, params and code."""
-        return hash_value([s.step_hash for s in self.steps])
+        """Which pipeline ran, readable: each step with its params, then a hash of
+        every step's name, params and code, e.g. ``AddStep(n=2)|MetricsStep -> 3f2a...``."""
+        shown = "|".join(_describe(s) for s in self.steps)
+        return f"{shown} -> {hash_value([s.step_hash for s in self.steps])}"
 
     def execute(
         self, data: Any, ctx: FrozenContext, cache: StepCache = NULL_CACHE
@@ -131,7 +143,7 @@ class Pipeline:
                     params = step.resolved_params(ctx)
                 else:
                     (data, params), status, key = step.call_with_params(data, ctx), None, None
-            except Exception as exc:  # noqa: BLE001 - wrapped with the step's name
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - wrapped with the step's name (sys.exit too)
                 raise PipelineExecutionError(step.name, index, exc) from exc
             elapsed = clock() - start
             records.append(StepRecord(step.name, index, step.step_hash, to_jsonable(params), elapsed, status, key))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crystallize.core.analysis import by_condition, samples
+from crystallize.core.analysis import aligned, by_condition, samples
 from crystallize.core.exceptions import suggest
+from crystallize.core.jsonable import standard_json
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.verdict import Verdict
 
@@ -18,7 +20,22 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import RenderableType
 
-__all__ = ["Result"]
+__all__ = ["PairedSamples", "Result"]
+
+
+class PairedSamples(NamedTuple):
+    """Baseline and treatment samples of one metric, aligned by replicate."""
+
+    replicates: tuple[int, ...]
+    baseline: tuple[float, ...]
+    treatment: tuple[float, ...]
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 FORMAT_VERSION = 1
 
@@ -48,11 +65,43 @@ class Result:
     # -- the seed's mapping view ---------------------------------------------
     @functools.cached_property
     def metrics(self) -> dict[str, Any]:
-        """``{condition: {metric: [samples in replicate order]}, "hypothesis": primary verdict}``."""
+        """``{condition: {metric: [one sample per replicate]}, "hypothesis": primary verdict}``.
+
+        Every list has one entry per replicate, in replicate order, and entry
+        ``i`` of every condition comes from replicate ``i`` (the same seed): a
+        failed run (or a run that did not return the metric) is ``nan``, never
+        dropped, so the lists stay aligned for paired analyses. For clean pairs
+        use :meth:`paired_samples`.
+        """
         table = by_condition(self.records)
-        out: dict[str, Any] = {c: samples(table.get(c, {})) for c in self.conditions}
+        replicates = sorted({r.replicate for r in self.records})
+        names = self.metric_names
+        out: dict[str, Any] = {c: samples(table.get(c, {}), replicates, names) for c in self.conditions}
         out["hypothesis"] = self.verdicts[0].as_dict() if self.verdicts else {}
         return out
+
+    def paired_samples(self, metric: str, treatment: str | None = None) -> PairedSamples:
+        """Replicate-aligned samples of ``metric``, baseline and ``treatment`` (default:
+        the first), over the replicates where both runs succeeded with a finite value:
+        what a paired test uses.
+
+        Raises:
+            KeyError: an unknown metric or treatment (with close matches).
+        """
+        from crystallize.core.plan import BASELINE  # noqa: PLC0415
+
+        names = self.metric_names
+        if metric not in names:
+            raise KeyError(f"no metric named {metric!r}{suggest(metric, names)}; metrics: {names}")
+        treatments = list(self.conditions[1:])
+        name = treatment if treatment is not None else (treatments[0] if treatments else "")
+        if name not in treatments:
+            raise KeyError(f"no treatment named {name!r}{suggest(name, treatments)}; treatments: {treatments}")
+        table = by_condition(self.records)
+        replicates, b, _, t = aligned(table.get(BASELINE, {}), table.get(name, {}), metric, True)
+        keep = [i for i, (x, y) in enumerate(zip(b, t)) if _finite(x) and _finite(y)]
+        return PairedSamples(tuple(replicates[i] for i in keep), tuple(float(b[i]) for i in keep),
+                             tuple(float(t[i]) for i in keep))
 
     @property
     def metric_names(self) -> list[str]:
@@ -99,37 +148,50 @@ class Result:
         return {r.replicate: r.seed for r in sorted(self.records, key=lambda r: r.replicate)}
 
     # -- power ----------------------------------------------------------------
-    def power_analysis(self, effect_size: float | None = None, *, power: float = 0.8) -> list[dict[str, Any]]:
-        """How many replicates each comparison needs to detect an effect with ``power``.
+    def power_analysis(
+        self,
+        effect_size: float | Mapping[str, float] | None = None,
+        *,
+        difference: float | Mapping[str, float] | None = None,
+        power: float = 0.8,
+    ) -> list[dict[str, Any]]:
+        """How many replicates each comparison needs to detect the effect you care about.
 
-        Uses the observed standardised effect (Hedges' g, or d_z for paired
-        tests) unless ``effect_size`` is given.
+        Give the effect of interest, exactly one of ``effect_size`` (standardised:
+        Cohen's d, or d_z for paired tests) or ``difference`` (in the metric's
+        units, standardised by the sd observed here), as one number or
+        ``{hypothesis name: value}``. It is taken in the hypothesised direction: a
+        positive value moves the metric the way an ``"increase"`` or
+        ``"decrease"`` hypothesis says, is an improvement for ``"no_worse"``, and
+        is the true difference for ``"equal"`` (usually 0). The observed effect is
+        never used: its "post-hoc power" is a function of the p-value, biased
+        upwards for significant results.
+
+        Alpha is the family's most stringent step, ``alpha / k`` for the ``k``
+        comparisons of the hypothesis's family under Holm, Bonferroni or BH, so
+        that the plan holds for every comparison. Equivalence and non-inferiority
+        are planned with their own tests (exact TOST power, the shifted one-sided
+        t-test), margins standardised by the observed sd.
+
+        Args:
+            effect_size: the standardised effect to detect.
+            difference: the raw difference to detect, instead of ``effect_size``.
+            power: the power wanted, in (0, 1).
 
         Returns:
-            One dict per verdict: hypothesis, treatment, effect size used,
-            replicates used and replicates required.
-        """
-        from crystallize.stats import required_replicates  # noqa: PLC0415
+            One dict per verdict: ``hypothesis``, ``treatment``, ``effect_size``
+            (standardised) and ``difference`` (raw), the ``sd`` used, the
+            ``alpha`` used, ``power``, ``replicates_used`` with the
+            ``power_at_replicates_used``, ``replicates_required``, the
+            ``method``, and a ``note`` when a row cannot be planned.
 
-        rows = []
-        for v in self.verdicts:
-            effect = effect_size if effect_size is not None else v.effect_size
-            paired = v.n_pairs is not None
-            alternative = str(v.details.get("alternative", "two-sided"))
-            needed = None
-            usable = v.effect_size_name in (None, "hedges_g", "cohens_dz") and v.direction not in ("equal", "no_worse")
-            if effect is not None and effect != 0 and usable:
-                try:
-                    needed = required_replicates(abs(effect) if alternative == "two-sided" else effect,
-                                                 alpha=v.alpha, power=power, paired=paired,
-                                                 alternative=alternative)  # type: ignore[arg-type]
-                except ValueError:  # an effect in the direction the one-sided test cannot detect
-                    needed = None
-            rows.append({"hypothesis": v.hypothesis, "treatment": v.treatment, "effect_size": effect,
-                         "effect_size_name": v.effect_size_name, "power": power,
-                         "replicates_used": v.n_pairs if paired else min(v.n_baseline, v.n_treatment),
-                         "replicates_required": needed})
-        return rows
+        Raises:
+            ValueError: no effect, both kinds, or a non-finite one; ``power``
+                outside (0, 1).
+        """
+        from crystallize.core.power_plan import plan_replicates  # noqa: PLC0415 - SciPy only when planning
+
+        return plan_replicates(self, effect_size=effect_size, difference=difference, power=power)
 
     @classmethod
     def load(cls, run_id: str, store: str | Path = ".crystallize") -> Result:
@@ -172,8 +234,8 @@ class Result:
         )
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
-        """Serialise to JSON; also write it to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent, default=repr)
+        """Serialise to standard JSON (NaN and infinities as ``null``); also write it to ``path`` when given."""
+        text = standard_json(self.to_dict(), indent=indent)
         if path is not None:
             Path(path).write_text(text)
         return text

@@ -3,7 +3,8 @@
 A :class:`RunTask` is what crosses to workers: the experiment's data source,
 pipeline and treatments, plus the run services (cache, artifacts). Calling it
 with a :class:`RunSpec` never raises for a failing run: the failure is
-recorded in the returned record.
+recorded in the returned record, ``sys.exit()`` in a step included (only
+``KeyboardInterrupt`` stops the experiment).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from crystallize.core.context import RESERVED_KEYS, ArtifactSink, FrozenContext
 from crystallize.core.datasource import DataSource
 from crystallize.core.exceptions import InvalidPipelineOutput, PipelineExecutionError, suggest
+from crystallize.core.jsonable import plain_metrics
 from crystallize.core.pipeline import NULL_CACHE, Pipeline, StepCache
 from crystallize.core.plan import BASELINE, RunSpec
 from crystallize.core.record import RunError, RunRecord, to_jsonable
@@ -39,6 +41,13 @@ def seed_globals(seed: int) -> None:
 
 def _format(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):  # sys.exit() in a run fails that run, never the program
+        return (f"exit code {exc.code!r}: the run called sys.exit({exc.code!r}); "
+                "raise an exception to fail a run")
+    return str(exc)
 
 
 def _unread(params: Mapping[str, Any], watched: set[str] | None) -> tuple[str, ...]:
@@ -91,11 +100,12 @@ class RunTask:
             data = self.datasource.fetch(ctx)
             step = None
             metrics, steps = self.pipeline.execute(data, ctx, self.cache)
+            metrics = plain_metrics(metrics, self.pipeline.steps[-1].name)  # what the store keeps, exactly
         except PipelineExecutionError as exc:
             return self._failed(spec, exc.cause, exc.step, started, clock, params)
         except InvalidPipelineOutput as exc:
             return self._failed(spec, exc, exc.step, started, clock, params)
-        except Exception as exc:  # noqa: BLE001 - a failing run is recorded, never raised
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failing run is recorded, never raised
             return self._failed(spec, exc, step, started, clock, params)
         saved = getattr(ctx.artifacts, "saved", ())
         return RunRecord(
@@ -109,7 +119,7 @@ class RunTask:
         spec: RunSpec, exc: BaseException, step: str | None, started: float, clock: float,
         params: Mapping[str, Any],
     ) -> RunRecord:
-        error = RunError(spec.condition, spec.replicate, type(exc).__name__, str(exc), _format(exc), step)
+        error = RunError(spec.condition, spec.replicate, type(exc).__name__, _message(exc), _format(exc), step)
         return RunRecord(
             spec.condition, spec.replicate, spec.seed, "failed", {}, error,
             time.perf_counter() - clock, started, _HOST, params,

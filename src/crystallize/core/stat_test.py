@@ -10,14 +10,14 @@ look them up by the short names used in experiment files.
 from __future__ import annotations
 
 import difflib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from crystallize import stats as _stats
-from crystallize.stats import TestResult
+from crystallize.stats._result import TestResult
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
@@ -26,9 +26,11 @@ __all__ = [
     "ALTERNATIVES",
     "TESTS_BY_NAME",
     "Alternative",
+    "BettingTest",
     "MannWhitneyU",
     "PairedTTest",
     "PermutationTest",
+    "SequentialTTest",
     "StatisticalTest",
     "StudentTTest",
     "WelchTTest",
@@ -54,6 +56,9 @@ class StatisticalTest(ABC):
     alternative: Alternative = "two-sided"
     paired: ClassVar[bool] = False
     min_samples: ClassVar[int] = 2
+    #: Whether the p-value stays valid however often the data are looked at
+    #: (required by sequential experiments).
+    anytime_valid: ClassVar[bool] = False
 
     def __init__(self, alternative: Alternative = "two-sided") -> None:
         if alternative not in ALTERNATIVES:
@@ -72,8 +77,24 @@ class StatisticalTest(ABC):
         """Compare ``treatment`` against ``baseline``.
 
         Returns:
-            A mapping with at least ``p_value`` (float) and ``significant`` (bool).
+            A mapping with ``p_value`` (float) and/or ``significant`` (bool).
+            When ``significant`` is a bool, the test decides significance
+            itself: the verdict follows it, and the experiment's
+            multiple-comparison correction leaves it alone. Leave ``significant``
+            out (or ``None``) to let the framework decide from ``p_value`` after
+            adjusting it. A test without a p-value (a Bayes factor, a decision
+            rule) returns ``significant`` alone. Optional keys: ``statistic``,
+            ``estimate`` (treatment minus baseline, whose sign gives the
+            direction), ``ci`` and ``confidence_level``, ``effect_size`` and
+            ``effect_size_name``, ``notes``.
         """
+
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """The smallest p-value the test can give with these sample sizes (0 when
+        none is out of reach). Rank and permutation tests have a floor: with 5
+        pairs, no sign pattern gives a two-sided p below 0.0625."""
+        del n_baseline, n_treatment
+        return 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(alternative={self.alternative!r})"
@@ -85,11 +106,24 @@ def _check_alpha(alpha: object) -> float:
     return float(alpha)
 
 
+def _floor(arrangements: int, alternative: str) -> float:
+    """The smallest p-value of a test over ``arrangements`` equally likely outcomes."""
+    one_sided = 1.0 / arrangements
+    return min(1.0, 2 * one_sided) if alternative == "two-sided" else one_sided
+
+
 class _StatsTest(StatisticalTest):
     """A built-in test: ``compute`` calls :attr:`_function`, ``run`` gives its mapping."""
 
-    #: The pure function of :mod:`crystallize.stats` that does the numbers.
-    _function: ClassVar[Callable[..., TestResult]]
+    #: The name of the pure function of :mod:`crystallize.stats` that does the numbers
+    #: (looked up on first use, so defining tests does not import SciPy).
+    _function_name: ClassVar[str]
+
+    @property
+    def _function(self) -> Callable[..., TestResult]:
+        import crystallize.stats  # noqa: PLC0415
+
+        return getattr(crystallize.stats, type(self)._function_name)  # type: ignore[no-any-return]
 
     def _options(self) -> dict[str, Any]:
         """Keyword arguments passed to :attr:`_function` besides the samples and level."""
@@ -103,7 +137,7 @@ class _StatsTest(StatisticalTest):
         Raises:
             ValueError: for fewer than ``min_samples`` on a side or non-finite values.
         """
-        function = type(self)._function
+        function = self._function
         return function(baseline, treatment, confidence_level=confidence_level, **self._options())
 
     def run(
@@ -114,7 +148,8 @@ class _StatsTest(StatisticalTest):
         Returns:
             ``result.as_dict()`` plus ``significant`` (``p_value < alpha``) and
             ``alpha``, with ``test`` set to :attr:`test_name` and ``ci`` the
-            two-sided ``1 - alpha`` interval as ``(low, high)``.
+            two-sided ``1 - alpha`` interval as ``(low, high)`` (``None`` when an
+            exact rank interval cannot reach that level).
         """
         a = _check_alpha(alpha)
         result = self.compute(baseline, treatment, confidence_level=1.0 - a)
@@ -123,7 +158,7 @@ class _StatsTest(StatisticalTest):
             "test": self.test_name,
             "significant": result.p_value < a,
             "alpha": a,
-            "ci": result.ci.as_tuple(),
+            "ci": result.ci.as_tuple() if result.ci is not None else None,
         }
 
 
@@ -131,14 +166,14 @@ class WelchTTest(_StatsTest):
     """Welch's unequal-variance t-test on independent samples (two-sided by default)."""
 
     name = "welch_t"
-    _function = staticmethod(_stats.welch_ttest)
+    _function_name = "welch_ttest"
 
 
 class StudentTTest(_StatsTest):
     """Student's pooled-variance t-test on independent samples."""
 
     name = "student_t"
-    _function = staticmethod(_stats.student_ttest)
+    _function_name = "student_ttest"
 
 
 class PairedTTest(_StatsTest):
@@ -146,14 +181,20 @@ class PairedTTest(_StatsTest):
 
     name = "paired_t"
     paired = True
-    _function = staticmethod(_stats.paired_ttest)
+    _function_name = "paired_ttest"
 
 
 class MannWhitneyU(_StatsTest):
     """Mann-Whitney U rank test on independent samples."""
 
     name = "mann_whitney_u"
-    _function = staticmethod(_stats.mann_whitney_u)
+    _function_name = "mann_whitney_u"
+
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """Exact for small samples (the smaller at most 8): one split in ``comb(n_b + n_t, n_t)``."""
+        if min(n_baseline, n_treatment) > 8:
+            return 0.0
+        return _floor(math.comb(n_baseline + n_treatment, n_treatment), self.alternative)
 
 
 class WilcoxonSignedRank(_StatsTest):
@@ -161,7 +202,12 @@ class WilcoxonSignedRank(_StatsTest):
 
     name = "wilcoxon_signed_rank"
     paired = True
-    _function = staticmethod(_stats.wilcoxon_signed_rank)
+    _function_name = "wilcoxon_signed_rank"
+
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """Exact up to 50 pairs: one sign pattern in ``2**n``."""
+        n = min(n_baseline, n_treatment)
+        return 0.0 if n > 50 else _floor(2**n, self.alternative)
 
 
 class PermutationTest(_StatsTest):
@@ -176,7 +222,7 @@ class PermutationTest(_StatsTest):
     """
 
     name = "permutation"
-    _function = staticmethod(_stats.permutation_test)
+    _function_name = "permutation_test"
 
     def __init__(
         self,
@@ -197,6 +243,12 @@ class PermutationTest(_StatsTest):
         self.seed = int(seed)
         self._seed_sequence = np.random.SeedSequence(self.seed)
 
+    def smallest_p(self, n_baseline: int, n_treatment: int) -> float:
+        """One arrangement in all of them (exact), or one in ``n_resamples + 1`` (Monte Carlo)."""
+        total = 2 ** min(n_baseline, n_treatment) if self.paired else math.comb(n_baseline + n_treatment,
+                                                                                n_treatment)
+        return _floor(total if total <= self.n_resamples else self.n_resamples + 1, self.alternative)
+
     def _options(self) -> dict[str, Any]:
         """The pure function's options; a fresh generator from :attr:`seed` on every call."""
         return {
@@ -213,6 +265,74 @@ class PermutationTest(_StatsTest):
         )
 
 
+class SequentialTTest(_StatsTest):
+    """The sequential paired t-test: an anytime-valid p-value, however often you look.
+
+    On a fixed design its p-value is valid even if you looked at the data before
+    (unlike a t-test's); it is the test of sequential experiments. See
+    :func:`crystallize.stats.t_eprocess`.
+
+    Args:
+        prior_scale: scale of the normal prior on the standardised effect
+            (0.5 aims decisions near 30 replicates).
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+        expected_replicates: set the prior scale to aim decisions near this count instead.
+    """
+
+    name = "sequential_t"
+    paired = True
+    anytime_valid = True
+    _function_name = "sequential_ttest"
+
+    def __init__(self, prior_scale: float = 0.5, alternative: Alternative = "two-sided",
+                 expected_replicates: int | None = None) -> None:
+        super().__init__(alternative)
+        if expected_replicates is not None:
+            if isinstance(expected_replicates, bool) or not isinstance(expected_replicates, int) \
+                    or expected_replicates < 2:
+                raise ValueError(f"expected_replicates={expected_replicates!r} must be an integer >= 2")
+            from crystallize.stats._sequential import prior_scale_for  # noqa: PLC0415
+
+            prior_scale = prior_scale_for(expected_replicates)
+        if isinstance(prior_scale, bool) or not isinstance(prior_scale, (int, float)) or not prior_scale > 0:
+            raise ValueError(f"prior_scale={prior_scale!r} must be a positive number")
+        self.prior_scale = float(prior_scale)
+
+    def _options(self) -> dict[str, Any]:
+        return {"alternative": self.alternative, "prior_scale": self.prior_scale}
+
+    def __repr__(self) -> str:
+        return f"SequentialTTest(prior_scale={self.prior_scale!r}, alternative={self.alternative!r})"
+
+
+class BettingTest(_StatsTest):
+    """An anytime-valid test by betting, exact for any distribution.
+
+    Args:
+        mode: ``"bounded"`` for metrics in [0, 1] (tests the mean difference) or
+            ``"win_rate"`` (tests whether the treatment wins more replicates than it
+            loses; for metrics with catastrophic seeds).
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"``.
+    """
+
+    name = "betting"
+    paired = True
+    anytime_valid = True
+    _function_name = "betting_test"
+
+    def __init__(self, mode: str = "bounded", alternative: Alternative = "two-sided") -> None:
+        super().__init__(alternative)
+        if mode not in ("bounded", "win_rate"):
+            raise ValueError(f"mode={mode!r} is not one of ('bounded', 'win_rate')")
+        self.mode = mode
+
+    def _options(self) -> dict[str, Any]:
+        return {"alternative": self.alternative, "mode": self.mode}
+
+    def __repr__(self) -> str:
+        return f"BettingTest(mode={self.mode!r}, alternative={self.alternative!r})"
+
+
 #: Short names used in experiment files.
 TESTS_BY_NAME: dict[str, type[StatisticalTest]] = {
     "welch": WelchTTest,
@@ -221,6 +341,8 @@ TESTS_BY_NAME: dict[str, type[StatisticalTest]] = {
     "mann_whitney": MannWhitneyU,
     "wilcoxon": WilcoxonSignedRank,
     "permutation": PermutationTest,
+    "sequential_t": SequentialTTest,
+    "betting": BettingTest,
 }
 
 

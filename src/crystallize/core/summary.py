@@ -1,4 +1,11 @@
-"""The summary a person reads at a glance: samples by condition, then verdicts."""
+"""The summary a person reads at a glance: samples by condition, then verdicts.
+
+Numbers are written by :mod:`crystallize.core.display` (p-values never rounded
+across alpha, each interval with its level). A wide experiment is summarised:
+the first conditions, metrics and verdicts, then a line saying how many more
+there are and where to see them all. Numbers and labels never break across
+lines.
+"""
 
 from __future__ import annotations
 
@@ -7,80 +14,229 @@ import math
 import os
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.cells import cell_len
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from crystallize.core.display import (
+    DASH,
+    difference_text,
+    estimand_label,
+    estimate_value,
+    format_number,
+    format_p,
+    interval_bounds,
+    interval_label,
+    interval_notes,
+    interval_text,
+    mean_sd,
+)
 from crystallize.core.record import is_number
+from crystallize.core.safe_text import plain, printable
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
+    from crystallize.core.verdict import Verdict
 
-__all__ = ["format_number", "render_summary", "summary_text"]
+__all__ = ["MAX_CONDITIONS", "MAX_METRICS", "MAX_VERDICTS", "format_number", "render_summary", "summary_text"]
+
+#: Conditions, metric columns and verdicts shown before "... more" lines.
+MAX_CONDITIONS = 20
+MAX_METRICS = 8
+MAX_VERDICTS = 30
 
 _STYLE = {"accepted": "bold green", "not accepted": "bold", "opposite direction": "bold red",
           "insufficient data": "yellow", "skipped": "dim"}
+_ARROWS = {"increase": "↑", "decrease": "↓", "equal": "≈", "no_worse": "≥"}
+_SIDES = {"greater": "↑", "less": "↓"}
+_EFFECT_NAMES = {"hedges_g": "g", "cohens_dz": "d_z", "rank_biserial": "r_rb"}
 
 
-def format_number(value: float | None, digits: int = 4) -> str:
-    """Compact number formatting: ``None`` as a dash, tiny p-values in scientific notation."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
-        return f"{value:.2e}"
-    return f"{value:.{digits}g}"
+def _finite(values: Sequence[Any]) -> list[float]:
+    out = []
+    for v in values:
+        if is_number(v):
+            try:
+                number = float(v)
+            except OverflowError:  # an integer beyond the float range
+                continue
+            if math.isfinite(number):
+                out.append(number)
+    return out
 
 
 def _mean_sd(values: Sequence[Any]) -> str:
-    numbers = [float(v) for v in values if is_number(v)]
+    numbers = _finite(values)
     if not numbers:
-        return "—" if not values else f"{len(values)} values"
-    mean = sum(numbers) / len(numbers)
-    if len(numbers) < 2:
+        shown = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        return DASH if not shown or all(is_number(v) for v in shown) else f"{len(shown)} values"
+    mean, sd = mean_sd(numbers)
+    if sd is None:
         return f"{format_number(mean)} (n=1)"
-    sd = math.sqrt(sum((x - mean) ** 2 for x in numbers) / (len(numbers) - 1))
     return f"{format_number(mean)} ± {format_number(sd, 3)} (n={len(numbers)})"
 
 
-def _samples_table(result: Result) -> Table:
-    metrics = result.metric_names
-    table = Table(title="Samples: mean ± sd", title_justify="left", show_lines=False)
-    table.add_column("condition", style="bold")
+def _more(count: int, what: str, where: str) -> Text:
+    return Text(f"… {count:,} more {what} not shown: {where}", style="dim")
+
+
+def _pinned(table: Table) -> Table:
+    """``table`` with each ``no_wrap`` column at least as wide as its widest line, so that
+    its measured minimum width is the width it needs without breaking a number or label."""
+    for column in table.columns:
+        if column.no_wrap:
+            lines = [line for cell in (column.header, *column.cells)
+                     for line in (cell.plain if isinstance(cell, Text) else str(cell)).split("\n")]
+            column.min_width = max(map(cell_len, lines), default=1)
+    return table
+
+
+class _FirstThatFits:
+    """The first of several layouts whose narrowest rendering fits the console (the last
+    one otherwise), so that a table too wide for a terminal is split or stacked instead
+    of having its numbers broken across lines."""
+
+    def __init__(self, *layouts: RenderableType) -> None:
+        self.layouts = layouts
+
+    def _choose(self, console: Console, options: ConsoleOptions) -> RenderableType:
+        wide = options.update(max_width=1_000_000)
+        for layout in self.layouts[:-1]:
+            if Measurement.get(console, wide, layout).minimum <= options.max_width:
+                return layout
+        return self.layouts[-1]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self._choose(console, options)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self._choose(console, options))
+
+
+def _samples_grid(result: Result, conditions: Sequence[str], metrics: Sequence[str], title: str) -> Table:
+    failed = Counter(e.condition for e in result.errors.values())
+    table = Table(title=title, title_justify="left", show_lines=False)
+    table.add_column("condition", style="bold", overflow="fold")
     for metric in metrics:
-        table.add_column(metric, justify="right")
-    table.add_column("failed", justify="right")
-    for condition in result.conditions:
+        table.add_column(plain(metric), justify="right", no_wrap=True)
+    table.add_column("failed", justify="right", no_wrap=True)
+    for condition in conditions:
         values = result.metrics.get(condition, {})
-        failed = sum(1 for e in result.errors.values() if e.condition == condition)
-        table.add_row(condition, *(_mean_sd(values.get(m, [])) for m in metrics),
-                      Text(str(failed), style="red" if failed else "dim"))
-    return table
+        table.add_row(plain(condition), *(_mean_sd(values.get(m, [])) for m in metrics),
+                      Text(str(failed[condition]), style="red" if failed[condition] else "dim"))
+    return _pinned(table)
 
 
-def _verdict_table(result: Result) -> Table:
-    table = Table(title="Verdicts (difference = treatment − baseline)", title_justify="left")
-    for name, justify in (("hypothesis", "left"), ("treatment", "left"), ("difference", "right"),
-                          ("interval", "right"), ("effect", "right"), ("p", "right"), ("p adj.", "right"),
-                          ("verdict", "left")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for v in result.hypotheses:
-        rel = v.relative_difference
-        shown = rel is not None and abs(rel) <= 10  # a near-zero baseline makes percentages meaningless
-        diff = format_number(v.mean_difference, 3) + (f" ({rel:+.1%})" if shown else "")
-        effect = f"{_EFFECT_NAMES.get(str(v.effect_size_name), v.effect_size_name)} {format_number(v.effect_size, 3)}" \
-            if v.effect_size is not None else "—"
-        ci = f"[{format_number(v.ci[0], 3)}, {format_number(v.ci[1], 3)}]" if v.ci else "—"
-        arrow = {"increase": "↑", "decrease": "↓", "equal": "≈", "no_worse": "≥"}.get(str(v.direction), "≠")
-        table.add_row(f"{v.hypothesis} {arrow}\n[dim]{v.test}[/dim]", v.treatment, diff, ci, effect,
-                      format_number(v.p_value, 3), format_number(v.p_value_adjusted, 3),
-                      Text(v.label, style=_STYLE.get(v.label, "")))
-    return table
+def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequence[str]) -> Text:
+    text = Text("Samples: mean ± sd")
+    for condition in conditions:
+        values = result.metrics.get(condition, {})
+        text.append("\n")
+        text.append_text(plain(condition, "bold"))
+        for metric in metrics:
+            text.append("\n  ")
+            text.append_text(plain(metric))
+            text.append(f" {_mean_sd(values.get(metric, []))}")
+    return text
 
 
-_EFFECT_NAMES = {"hedges_g": "g", "cohens_dz": "d_z", "rank_biserial": "r_rb"}
+def _span(start: int, count: int, total: int) -> str:
+    return f"metric {start + 1} of {total}" if count == 1 else f"metrics {start + 1}-{start + count} of {total}"
+
+
+def _samples(result: Result) -> list[RenderableType]:
+    names = result.metric_names
+    metrics, conditions = names[:MAX_METRICS], result.conditions[:MAX_CONDITIONS]
+    layouts: list[RenderableType] = [_samples_grid(result, conditions, metrics, "Samples: mean ± sd")]
+    for size in range(len(metrics) - 1, 0, -1):  # fewer metrics per table
+        chunks = [metrics[i:i + size] for i in range(0, len(metrics), size)]
+        layouts.append(Group(*(
+            _samples_grid(result, conditions, chunk, f"Samples: mean ± sd ({_span(i * size, len(chunk), len(metrics))})")
+            for i, chunk in enumerate(chunks))))
+    layouts.append(_samples_stacked(result, conditions, metrics))
+    parts: list[RenderableType] = [_FirstThatFits(*layouts)]
+    if len(result.conditions) > len(conditions):
+        parts.append(_more(len(result.conditions) - len(conditions), "conditions",
+                           "result.metrics, result.to_dataframe() or the HTML report (`crystallize report RUN`)"))
+    if len(names) > len(metrics):
+        parts.append(_more(len(names) - len(metrics), f"metrics ({', '.join(printable(n) for n in names[len(metrics):][:5])}, ...)",
+                           "result.metrics or result.to_dataframe()"))
+    return parts
+
+
+def _arrow(v: Verdict) -> str:
+    return _ARROWS.get(str(v.direction)) or _SIDES.get(v.alternative, "≠")
+
+
+def _effect(v: Verdict) -> str:
+    if v.effect_size is None:
+        return DASH
+    return f"{_EFFECT_NAMES.get(str(v.effect_size_name), v.effect_size_name)} {format_number(v.effect_size, 3)}"
+
+
+def _two_lines(first: str, second: str) -> Text:
+    """A number with its label under it, dimmed."""
+    return Text.assemble(first, ("\n" + second, "dim")) if second else Text(first)
+
+
+def _label(v: Verdict) -> Text:
+    return Text(v.label, style=_STYLE.get(v.label, ""))
+
+
+_TITLE = "Verdicts (difference = treatment − baseline: each test's own estimate)"
+
+
+def _verdict_table(verdicts: Sequence[Verdict]) -> Table:
+    table = Table(title=_TITLE, title_justify="left")
+    table.add_column("hypothesis", overflow="fold")
+    table.add_column("treatment", overflow="fold")
+    for name in ("difference", "interval", "effect", "p", "p adj."):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for v in verdicts:
+        table.add_row(Text.assemble(plain(v.hypothesis), f" {_arrow(v)}\n", plain(v.test, "dim")),
+                      plain(v.treatment), _two_lines(estimate_value(v), estimand_label(v)),
+                      _two_lines(interval_bounds(v), interval_label(v)), _effect(v),
+                      format_p(v.p_value, v.alpha), format_p(v.p_value_adjusted, v.alpha), _label(v))
+    return _pinned(table)
+
+
+def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Text:
+    text = Text(_TITLE)
+    for v in verdicts:
+        text.append("\n")
+        text.append_text(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim"),
+                                       " · ", plain(v.treatment), ": ", _label(v)))
+        for field, value in (("difference", difference_text(v)), ("interval", interval_text(v)),
+                             ("effect", _effect(v)), ("p", format_p(v.p_value, v.alpha)),
+                             ("p adj.", format_p(v.p_value_adjusted, v.alpha))):
+            text.append(f"\n  {field} {value}")
+    return text
+
+
+def _verdicts(result: Result) -> list[RenderableType]:
+    verdicts = result.hypotheses
+    shown = verdicts[:MAX_VERDICTS]
+    parts: list[RenderableType] = [_FirstThatFits(_verdict_table(shown), _verdicts_stacked(shown))]
+    if len(verdicts) > len(shown):
+        labels = Counter(v.label for v in verdicts[len(shown):])
+        counts = ", ".join(f"{n:,} {label}" for label, n in labels.most_common())
+        parts.append(_more(len(verdicts) - len(shown), f"verdicts ({counts})",
+                           "result.hypotheses or the HTML report (`crystallize report RUN`)"))
+    explained = interval_notes(verdicts)
+    if explained:
+        parts.append(Text("\n".join(explained), style="dim"))
+    notes = [printable(f"{v.hypothesis} / {v.treatment}: {n}") for v in verdicts for n in v.notes]
+    if notes:
+        more = f"\n… {len(notes) - 12:,} more notes: each verdict's notes (result.hypotheses)" if len(notes) > 12 else ""
+        parts.append(Text("\n".join(f"note: {n}" for n in notes[:12]) + more, style="dim"))
+    return parts
 
 
 def _failure_groups(result: Result) -> list[str]:
@@ -93,7 +249,7 @@ def _failure_groups(result: Result) -> list[str]:
         where = f" in step {step!r}" if step else ""
         reps = ", ".join(map(str, replicates[:8])) + (", ..." if len(replicates) > 8 else "")
         runs = f"replicate {reps}" if len(replicates) == 1 else f"{len(replicates)} runs, replicates {reps}"
-        lines.append(f"{condition} ({runs}){where}: {kind}: {message}")
+        lines.append(printable(f"{condition} ({runs}){where}: {kind}: {message}"))
     return lines
 
 
@@ -101,7 +257,7 @@ def render_summary(result: Result) -> RenderableType:
     """A Rich renderable of ``result``; computes nothing that is not on it."""
     prov = result.provenance
     header = Text.assemble(
-        ("Experiment ", "bold"), (result.name or "unnamed", "bold cyan"),
+        ("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan"),
         f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  "
         f"replicates {prov.get('replicates', '?')}  ·  seed {prov.get('master_seed', '?')}",
     )
@@ -109,12 +265,9 @@ def render_summary(result: Result) -> RenderableType:
         header.append(f"  ·  resumed: {prov['resumed_runs']} runs loaded from the store")
     if result.interrupted:
         header.append("  ·  INTERRUPTED: partial result", style="bold yellow")
-    parts: list[RenderableType] = [header, _samples_table(result)]
+    parts: list[RenderableType] = [header, *_samples(result)]
     if result.hypotheses:
-        parts.append(_verdict_table(result))
-        notes = [f"{v.hypothesis} / {v.treatment}: {n}" for v in result.hypotheses for n in v.notes]
-        if notes:
-            parts.append(Text("\n".join(f"note: {n}" for n in notes[:12]), style="dim"))
+        parts.extend(_verdicts(result))
     if result.errors:
         groups = _failure_groups(result)
         lines = [f"  {line}" for line in groups[:6]]

@@ -3,24 +3,49 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Verdict", "VerdictStatus"]
+__all__ = ["DEFAULT_FAMILY", "ESTIMANDS", "Verdict", "VerdictStatus"]
 
 VerdictStatus = Literal["ok", "insufficient data", "skipped"]
+
+#: The family of every hypothesis that names none: adjusted together.
+DEFAULT_FAMILY = "default"
+
+#: What a verdict's ``estimate`` is, in words.
+ESTIMANDS: dict[str, str] = {
+    "mean_difference": "mean difference",
+    "hodges_lehmann_shift": "Hodges-Lehmann shift",
+    "pseudo_median": "pseudo-median of the paired differences",
+    "relative_difference": "relative difference (of the means)",
+    "win_margin": "share of replicates won minus share lost",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The answer of one hypothesis for one treatment against the baseline.
 
+    ``estimate`` is the difference the test is about, treatment minus baseline
+    (``estimand`` says which: the mean difference for t and permutation tests,
+    the Hodges-Lehmann shift or pseudo-median for rank tests, the relative
+    difference for a relative margin); its sign decides whether a two-sided
+    result goes the hypothesised way. ``ci`` is the interval of ``estimate`` at
+    the two-sided level ``ci_level``: ``1 - alpha`` for a two-sided test, and
+    ``1 - 2 alpha`` for a one-sided decision (a one-sided test, equivalence,
+    non-inferiority), whose relevant end is then the one-sided ``1 - alpha``
+    bound the decision uses. Intervals are per comparison unless
+    ``ci_simultaneous`` (Bonferroni over the ``comparisons`` of the family).
+
     ``p_value`` is the test's raw p-value; ``p_value_adjusted`` the p-value
-    after the experiment's multiple-comparison correction (equal to the raw one
-    when there is a single comparison). ``significant`` and ``accepted``
-    follow the adjusted p-value. The ``ci`` is for the treatment-minus-baseline
-    difference at level ``1 - alpha``.
+    after the multiple-comparison correction within the hypothesis's
+    ``family`` (equal to the raw one for a single comparison). ``significant``
+    and ``accepted`` follow the adjusted p-value, except when the test decided
+    significance itself (``decided_by_test``): then its decision stands and its
+    p-value, if any, is not adjusted.
     """
 
     hypothesis: str
@@ -38,15 +63,26 @@ class Verdict:
     accepted: bool = False
     effect_size: float | None = None
     effect_size_name: str | None = None
+    estimate: float | None = None
+    estimand: str | None = None
     ci: tuple[float, float] | None = None
+    ci_level: float | None = None
+    ci_simultaneous: bool = False
     mean_baseline: float | None = None
     mean_treatment: float | None = None
+    sd_baseline: float | None = None
     n_baseline: int = 0
     n_treatment: int = 0
     n_pairs: int | None = None
     failed_baseline: int = 0
     failed_treatment: int = 0
     margin: float | None = None
+    margin_relative: bool = False
+    higher_is_better: bool | None = None
+    alternative: str = "two-sided"
+    family: str = DEFAULT_FAMILY
+    comparisons: int = 1
+    decided_by_test: bool = False
     notes: tuple[str, ...] = ()
     direction_matches: bool = field(default=True, repr=False)
     details: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -59,30 +95,45 @@ class Verdict:
         return self.mean_treatment - self.mean_baseline
 
     @property
+    def difference(self) -> float | None:
+        """The test's own estimate, or the mean difference when it gave none."""
+        return self.estimate if self.estimate is not None else self.mean_difference
+
+    @property
     def relative_difference(self) -> float | None:
-        """The mean difference as a fraction of the baseline mean (``None`` if it is 0)."""
+        """The mean difference as a fraction of the baseline mean's magnitude.
+
+        ``None`` when the baseline mean is indistinguishable from 0 (within about
+        two standard errors of it), where a percentage means nothing.
+        """
         diff = self.mean_difference
         if diff is None or not self.mean_baseline:
+            return None
+        if self.sd_baseline is not None and self.n_baseline >= 2 and \
+                abs(self.mean_baseline) <= 2 * self.sd_baseline / math.sqrt(self.n_baseline):
             return None
         return diff / abs(self.mean_baseline)
 
     @property
     def label(self) -> str:
         """The verdict in words: ``"accepted"``, ``"not accepted"`` (no evidence),
-        ``"opposite direction"`` (significant, but against the hypothesised
-        direction), or the status (``"insufficient data"``, ``"skipped"``)."""
+        ``"opposite direction"`` (significant, but the estimate goes against the
+        hypothesised direction; never for a one-sided test), or the status
+        (``"insufficient data"``, ``"skipped"``)."""
         if self.status != "ok":
             return self.status
         if self.accepted:
             return "accepted"
         return "opposite direction" if self.significant and not self.direction_matches else "not accepted"
 
-    def adjusted(self, p_adjusted: float, method: str | None) -> Verdict:
-        """A copy whose decision follows ``p_adjusted``."""
+    def adjusted(self, p_adjusted: float, method: str | None, comparisons: int) -> Verdict:
+        """A copy whose decision follows ``p_adjusted`` (unchanged when the test decided itself)."""
+        if self.decided_by_test:
+            return dataclasses.replace(self, comparisons=comparisons)
         significant = p_adjusted < self.alpha
         return dataclasses.replace(
             self, p_value_adjusted=p_adjusted, correction=method, significant=significant,
-            accepted=significant and self.direction_matches,
+            accepted=significant and self.direction_matches, comparisons=comparisons,
         )
 
     def with_notes(self, *notes: str) -> Verdict:

@@ -17,15 +17,21 @@ calling thread:
   running or only queued on the dead worker, its runs are run again one at a
   time with nothing else in flight, and only a run that dies that way fails.
   Every run is seeded, so a re-run gives the same numbers.
-* **Timeouts.** A run past ``timeout`` seconds is recorded with status
-  ``"timeout"`` and its worker is stopped (how depends on the pool).
-* **Interrupts.** ``KeyboardInterrupt`` raised by a run on a worker stops the
-  loop as it would in the calling thread.
+* **Timeouts.** A run that has executed on its worker for ``timeout``
+  seconds is recorded with status ``"timeout"`` and its worker is stopped (how
+  depends on the pool). The clock starts when the worker begins the run
+  (``pool.started``): time queued, or spent starting a worker, never counts.
+* **Interrupts.** A Ctrl-C or SIGTERM during the experiment run is acted on at
+  the top of the loop (see :mod:`~crystallize.execution.interrupts`), never
+  between receiving a batch and emitting its records; the loop blocks at most
+  ``interrupts.TICK`` seconds at a time. ``KeyboardInterrupt`` raised by a run
+  on a worker stops the loop as it would in the calling thread.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Hashable, Sequence
@@ -34,12 +40,14 @@ from typing import Protocol
 
 from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
+from crystallize.execution import interrupts
 from crystallize.execution.base import RUN_TIMEOUT, WORKER_DIED, Emit, lost_record
 from crystallize.execution.worker import BatchResult
 
 __all__ = ["BatchSizer", "Lost", "Outcome", "Pool", "run_batches"]
 
 _MAX_BATCH = 5000
+_LONGEST_WAIT = 3600.0  # seconds one poll may block (selectors refuse waits past ~24 days)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,16 +126,28 @@ class BatchSizer:
         return max(1, min(math.ceil(self.target / mean), balanced, _MAX_BATCH))
 
 
-def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: float | None = None) -> None:
+def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: float | None = None,
+                drain: threading.Event | None = None) -> None:
     """Run every spec on ``pool`` and ``emit`` each record (see the module doc).
 
+    Args:
+        pool: where batches run.
+        specs: the runs.
+        emit: receives each record.
+        timeout: seconds a run may execute on its worker.
+        drain: once set, no further batch is sent; the batches in flight are
+            awaited and their records emitted, then this returns.
+
     Raises:
-        KeyboardInterrupt: a run raised it; the records before it were emitted.
+        KeyboardInterrupt: a run raised it, or Ctrl-C / SIGTERM asked the
+            experiment run to stop; the records before it were emitted.
     """
     fresh: deque[RunSpec] = deque(specs)
     suspects: deque[tuple[RunSpec, bool]] = deque()  # (run, alone): shared a batch with a dead worker
     sizer = BatchSizer(pool.slots, pool.target, single=timeout is not None)
     inflight: dict[Hashable, tuple[list[RunSpec], bool]] = {}
+    # a Ctrl-C is acted on at the top of the loop, never between receiving a batch and emitting its records
+    longest = interrupts.TICK if interrupts.active() is not None else _LONGEST_WAIT
 
     def take(finished: list[tuple[Hashable, Outcome]]) -> None:
         for handle, outcome in finished:
@@ -148,18 +168,26 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
             if outcome.interrupted:
                 raise KeyboardInterrupt(f"a run raised KeyboardInterrupt ({len(outcome.records)} of its batch done)")
 
-    while fresh or suspects or inflight:
-        # with timeouts, submitted == started; for the last runs no new batch is queued ahead: where a pool
-        # assigns a batch to a worker when it is sent (Dask), none then waits behind a busy worker while
-        # another is free (elsewhere this costs a round trip per batch, for a handful of batches)
-        depth = pool.slots if timeout is not None or len(fresh) <= 2 * pool.slots else pool.depth
-        sizer.slots = max(1, pool.slots)
-        _fill(pool, fresh, suspects, inflight, sizer, depth)
-        take(pool.poll(_wait(pool, inflight, timeout)))
-        if timeout is not None and _overdue(pool, inflight, timeout):
-            while late := pool.poll(0):  # answers that came in while records were emitted are no timeouts
-                take(late)
-            _expire(pool, inflight, timeout, emit)
+    with interrupts.deferred():
+        while fresh or suspects or inflight:
+            interrupts.checkpoint()
+            if drain is not None and drain.is_set():
+                fresh.clear()
+                suspects.clear()
+                if not inflight:
+                    break
+            # with timeouts, submitted == started; for the last runs no new batch is queued ahead: where a pool
+            # assigns a batch to a worker when it is sent (Dask), none then waits behind a busy worker while
+            # another is free (elsewhere this costs a round trip per batch, for a handful of batches)
+            depth = pool.slots if timeout is not None or len(fresh) <= 2 * pool.slots else pool.depth
+            sizer.slots = max(1, pool.slots)
+            _fill(pool, fresh, suspects, inflight, sizer, depth)
+            wait = _wait(pool, inflight, timeout)
+            take(pool.poll(longest if wait is None else min(wait, longest)))
+            if timeout is not None and _overdue(pool, inflight, timeout):
+                while late := pool.poll(0):  # answers that came in while records were emitted are no timeouts
+                    take(late)
+                _expire(pool, inflight, timeout, emit)
 
 
 def _fill(pool: Pool, fresh: deque[RunSpec], suspects: deque[tuple[RunSpec, bool]],

@@ -113,7 +113,9 @@ class ExecutorBackend:
     per-worker setup after creation, so those bytes travel with each batch,
     but each worker process unpickles them only once. The executor is never
     shut down here. A timed-out run is recorded at its deadline, but the
-    executor cannot stop it. When a worker of a process pool dies, the pool is
+    executor cannot stop it; on a thread pool its deadline counts from when a
+    thread begins it, on other executors from when its batch is handed over
+    (their workers cannot say when they begin). When a worker of a process pool dies, the pool is
     broken: every run it still held, and every later run, is recorded as
     failed (``WorkerDied``); pass ``backend="processes"`` to have dead workers
     replaced instead.

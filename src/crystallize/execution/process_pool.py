@@ -5,17 +5,25 @@ Unlike a ``concurrent.futures`` process pool, a worker that dies (segfault,
 a run past its timeout is stopped by killing just its worker; either way the
 worker is replaced. Workers start with loky's ``fork`` + ``exec`` method: a
 fresh interpreter that does not re-import ``__main__``, so scripts need no
-``if __name__ == "__main__"`` guard, and they ignore ``SIGINT``: Ctrl-C is
-handled once, in the calling process, which then stops them.
+``if __name__ == "__main__"`` guard. They ignore ``SIGINT`` and ``SIGTERM``:
+Ctrl-C is handled once, in the calling process, which then stops them. They
+die with the calling process, even when it is killed with ``SIGKILL`` (on
+Linux through ``PR_SET_PDEATHSIG``, which ties a worker to the thread that
+started it: a :class:`~crystallize.execution.ProcessesBackend` kept warm
+across threads loses its workers when that thread ends, and starts others).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import itertools
 import logging
 import os
 import pickle
 import signal
+import sys
+import threading
 import time
 from collections.abc import Hashable
 from multiprocessing.connection import Connection, wait
@@ -33,18 +41,47 @@ __all__ = ["ProcessPool", "serve"]
 log = logging.getLogger("crystallize")
 
 _MAX_START_DEATHS = 3  # workers dying before they loaded the experiment, in a row
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+#: signals a process sends itself when its own code crashes (the others come from outside)
+_CRASHES = {getattr(signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT") if hasattr(signal, n)}
+_EXIT_GRACE = 2.0  # seconds a worker whose connection broke may take to exit before its status is read
 
 
-def serve(conn: Connection) -> None:
-    """A worker's loop: load tasks, run batches, send results, until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _die_with(parent: int) -> None:
+    """Make this worker die with its parent process (also when the parent is
+    killed with SIGKILL and can stop nobody)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:  # no parent-death signal: a thread looks once a second
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="crystallize-parent-watch", daemon=True).start()
+    if os.getppid() != parent:  # it died before we asked
+        os._exit(1)
+
+
+def serve(conn: Connection, parent: int) -> None:
+    """A worker's loop: load tasks, run batches, send results, until told to stop.
+
+    Ctrl-C and SIGTERM are the parent's to handle: it stops the workers itself
+    (a SIGTERM sent to the whole process group would otherwise kill the runs
+    in progress before the parent could end the experiment run cleanly). The
+    worker dies with the parent, even one killed with SIGKILL.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    _die_with(parent)
     task: Any = None
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone
-        if message is None:
+        if message is None or os.getppid() != parent:
             return
         if message[0] == "task":
             try:
@@ -67,6 +104,17 @@ def _death(code: int | None) -> str:
     return f"exit code {code}" if code is not None else "unknown exit status"
 
 
+def _start_failure(code: int | None, deaths: int) -> str:
+    """Why workers keep dying before they have loaded the experiment, and what to do."""
+    signum = -code if code is not None and code < 0 else None
+    if signum is not None and signum not in _CRASHES:
+        return (f"worker processes were killed ({_death(code)}) {deaths} times in a row while loading the "
+                "experiment, from outside: by another process, or by the out-of-memory killer if the "
+                "experiment is too large for the machine's memory")
+    return (f"worker processes die while loading the experiment ({_death(code)}); check that its code "
+            "imports cleanly in a fresh Python process")
+
+
 def _kill(process: Any) -> None:
     """SIGKILL (loky's processes have no ``kill()``); ``terminate`` where there is none."""
     if process.exitcode is not None:
@@ -84,12 +132,18 @@ def _kill(process: Any) -> None:
 class _Worker:
     def __init__(self, ctx: Any) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve, args=(child,), daemon=True, name="crystallize-worker")
+        self.process = ctx.Process(target=serve, args=(child, os.getpid()), daemon=True, name="crystallize-worker")
         self.process.start()
         child.close()
         self.token: str | None = None  # the task it has loaded
         self.held: int | None = None  # the batch it runs
         self.since: float | None = None  # when that batch started
+
+    def reap(self) -> None:
+        """Clean up after a worker whose connection broke, keeping its real exit status
+        (not that of a SIGKILL sent while it was still exiting)."""
+        self.process.join(_EXIT_GRACE)
+        self.stop(kill=True)
 
     def stop(self, *, kill: bool) -> None:
         """Ask the worker to exit (or kill it) and wait for it."""
@@ -150,7 +204,7 @@ class ProcessPool:
             worker.conn.send(message)
         except OSError:
             self._workers.remove(worker)
-            worker.stop(kill=True)
+            worker.reap()
             log.warning("an idle worker process had died (%s); starting another", _death(worker.process.exitcode))
             return False
         return True
@@ -189,16 +243,13 @@ class ProcessPool:
 
     def _died(self, worker: _Worker, out: list[tuple[Hashable, Outcome]]) -> None:
         self._workers.remove(worker)
-        worker.stop(kill=True)
+        worker.reap()
         how = _death(worker.process.exitcode)
         log.warning("a worker process died (%s); starting another", how)
         if worker.token is None:
             self._start_deaths += 1
             if self._start_deaths >= _MAX_START_DEATHS:
-                raise BackendError(
-                    f"worker processes die while loading the experiment ({how}); check that its code "
-                    "imports cleanly in a fresh Python process"
-                )
+                raise BackendError(_start_failure(worker.process.exitcode, self._start_deaths))
         if worker.held is not None:
             started = worker.since is not None
             out.append((worker.held, Lost(started, f"the worker process running this run died ({how}); "

@@ -26,6 +26,7 @@ from rich.progress import (
 
 from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
+from crystallize.core.safe_text import markup_safe
 
 __all__ = ["NullProgress", "ProgressBar", "close_open_bars", "make_progress"]
 
@@ -67,8 +68,8 @@ class ProgressBar:
             TextColumn("runs  {task.fields[failures]}"), TimeElapsedColumn(), TextColumn("left"),
             TimeRemainingColumn(), console=self.console, refresh_per_second=10,
         )
-        self._task = progress.add_task(getattr(experiment, "name", "experiment"), total=len(planned),
-                                       completed=self.done, failures=self._failures())
+        label = markup_safe(getattr(experiment, "name", "experiment"))  # the column's template is markup
+        self._task = progress.add_task(label, total=len(planned), completed=self.done, failures=self._failures())
         try:
             progress.start()
         except Exception as exc:  # noqa: BLE001 - e.g. another live display is active: run without a bar

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 from crystallize.core.plan import RunSpec
+from crystallize.execution import interrupts
 from crystallize.execution.base import Emit, RunFn
 from crystallize.execution.batching import Lost, Outcome, run_batches
 from crystallize.execution.errors import BackendError, MissingExtraError
+from crystallize.execution.ray_watchdog import RayWatchdog, ray_children
 from crystallize.execution.worker import BatchResult, ShippedTask, cached_task, load_task, run_batch, ship
 
 try:
@@ -28,19 +30,24 @@ _DEATHS: tuple[type[BaseException], ...] = tuple(
 )
 
 
-def run_ray_batch(token: str, boxed: list[Any], batch: Sequence[RunSpec]) -> BatchResult:
-    """Run ``batch``; the experiment is fetched from the object store (``boxed[0]``)
-    only by a worker process that has not loaded it yet."""
+def run_ray_batch(token: str, boxed: list[Any], batch: Sequence[RunSpec]) -> Iterator[BatchResult | None]:
+    """Run ``batch`` (a Ray streaming generator task): first yields ``None`` once the
+    experiment is loaded and the batch begins, then the batch's result. The
+    experiment is fetched from the object store (``boxed[0]``) only by a worker
+    process that has not loaded it yet."""
     task = cached_task(token)
     if task is None:
         task = load_task(token, ray.get(boxed[0]))
-    return run_batch(task, batch)
+    yield None
+    yield run_batch(task, batch)
 
 
 class RayPool:
     """Batches as Ray tasks (a :class:`~crystallize.execution.batching.Pool`).
 
-    The pickled experiment is put in the object store once.
+    The pickled experiment is put in the object store once. Each task first
+    reports that its batch has begun, so a timeout counts from then: time
+    queued, or spent starting a worker process, does not count.
     """
 
     def __init__(self, task: ShippedTask) -> None:
@@ -49,37 +56,59 @@ class RayPool:
         self.target = 0.1
         self._token = task.token
         self._box = [ray.put(task.blob)]
-        self._remote = ray.remote(num_cpus=1, max_retries=0)(run_ray_batch)
-        self._refs: dict[Any, float] = {}
+        self._remote = ray.remote(num_cpus=1, max_retries=0, num_returns="streaming")(run_ray_batch)
+        self._calls: dict[Any, float | None] = {}  # task -> when its batch began (None: not yet)
 
     def submit(self, batch: list[RunSpec]) -> Hashable:
         """Submit ``batch`` as one task."""
-        ref = self._remote.remote(self._token, self._box, batch)
-        self._refs[ref] = time.monotonic()
-        return ref  # type: ignore[no-any-return]
+        call = self._remote.remote(self._token, self._box, batch)
+        self._calls[call] = None
+        return call  # type: ignore[no-any-return]
 
     def poll(self, timeout: float | None) -> list[tuple[Hashable, Outcome]]:
-        """Batches that finished within ``timeout`` seconds."""
-        pending = list(self._refs)
-        ready, rest = ray.wait(pending, num_returns=1, timeout=timeout)
-        if ready and rest:
-            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0)
-            ready += more
+        """Batches that finished within ``timeout`` seconds (noting those that began)."""
         out: list[tuple[Hashable, Outcome]] = []
-        for ref in ready:
-            del self._refs[ref]
-            out.append((ref, self._outcome(ref)))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._calls and not out:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _ = ray.wait(list(self._calls), num_returns=1, timeout=left)
+            if not ready:
+                break
+            while ready:  # take everything that is there now, without waiting
+                for call in ready:
+                    self._advance(call, out)
+                ready, _ = ray.wait(list(self._calls), num_returns=len(self._calls), timeout=0) \
+                    if self._calls else ([], [])
         return out
 
+    def _advance(self, call: Any, out: list[tuple[Hashable, Outcome]]) -> None:
+        """Take the next answer of ``call``: its batch began, or its result."""
+        began = self._calls[call] is not None
+        try:
+            ref = next(call)
+        except StopIteration:  # pragma: no cover - every task yields twice
+            del self._calls[call]
+            out.append((call, Lost(began, "the Ray task ended without a result")))
+            return
+        outcome = self._outcome(ref, began)
+        if outcome is None:
+            self._calls[call] = time.monotonic()
+        else:
+            del self._calls[call]
+            out.append((call, outcome))
+
     @staticmethod
-    def _outcome(ref: Any) -> Outcome:
+    def _outcome(ref: Any, began: bool) -> Outcome | None:
         try:
             return ray.get(ref)  # type: ignore[no-any-return]
         except ray_errors.TaskCancelledError:
             return Lost(False, "cancelled")
         except _DEATHS as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            return Lost(True, f"the Ray worker running this run died ({type(exc).__name__}: {reason})")
+            # a worker that died before the batch began may have died of something else: its runs are run
+            # again, one at a time, and fail only if they kill their worker too
+            return Lost(True, f"the Ray worker running this run died ({type(exc).__name__}: {reason})",
+                        certain=began)
         except ray_errors.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, BackendError):
@@ -87,35 +116,36 @@ class RayPool:
             raise BackendError(f"a Ray task of crystallize failed outside any run: {exc}") from exc
 
     def started(self, handle: Hashable) -> float | None:
-        """When the batch was submitted (with one batch per CPU in flight, when it started)."""
-        return self._refs.get(handle)
+        """When the batch began on its worker (``None``: still queued or loading)."""
+        return self._calls.get(handle)
 
     def kill(self, handle: Hashable) -> str:
         """Cancel the task, killing its worker process (Ray starts another)."""
-        self._refs.pop(handle, None)
+        self._calls.pop(handle, None)
         ray.cancel(handle, force=True)
         return "its Ray worker process was killed"
 
     def close(self) -> None:
         """Cancel (and kill) every batch still in flight."""
-        for ref in self._refs:
-            ray.cancel(ref, force=True)
-        self._refs.clear()
+        for call in self._calls:
+            ray.cancel(call, force=True)
+        self._calls.clear()
         self._box.clear()
 
 
 class RayBackend:
     """Runs on Ray: the Ray this process already initialised (used, never shut
     down), else a local Ray with ``workers`` CPUs started for this experiment
-    run and shut down after it.
+    run and shut down after it, its agents included; on Linux a watchdog
+    process (:mod:`~crystallize.execution.ray_watchdog`) stops that Ray even
+    if this program is killed.
 
     The experiment is pickled once with cloudpickle and put in the object
     store. A worker that dies fails only the run it was running
-    (``WorkerDied``). ``timeout``: the task is cancelled and its worker process
-    killed (timeouts count from submission; as many batches as CPUs are in
-    flight, so that is when they start, but allow a second for Ray to start a
-    replacement worker after a kill). On Ctrl-C the batches in flight are
-    cancelled and their workers killed.
+    (``WorkerDied``). ``timeout``: counted from when the batch began on its
+    worker (the experiment loaded), like every backend; the task is then
+    cancelled and its worker process killed, and Ray starts another. On
+    Ctrl-C the batches in flight are cancelled and their workers killed.
 
     Args:
         workers: CPUs of a local Ray started here (default: the number of CPUs).
@@ -130,9 +160,14 @@ class RayBackend:
         """Run every spec on Ray and ``emit`` each record."""
         shipped = ship(task, self.name)
         own = not ray.is_initialized()
-        if own:
-            ray.init(num_cpus=self.workers, include_dashboard=False)
+        watchdog: RayWatchdog | None = None
         try:
+            if own:
+                with interrupts.deferred():  # a Ctrl-C during start-up stops the run once Ray is up
+                    before = ray_children(os.getpid())
+                    ray.init(num_cpus=self.workers, include_dashboard=False)
+                    interrupts.reclaim()  # ray.init installs its own SIGTERM handler
+                    watchdog = RayWatchdog.start(ray_children(os.getpid()) - before)
             pool = RayPool(shipped)
             try:
                 run_batches(pool, specs, emit, timeout=timeout)
@@ -140,4 +175,9 @@ class RayBackend:
                 pool.close()
         finally:
             if own:
-                ray.shutdown()
+                with interrupts.deferred():
+                    try:
+                        ray.shutdown()
+                    finally:
+                        if watchdog is not None:
+                            watchdog.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -41,9 +42,13 @@ BACKENDS: dict[str, Callable[[int | None], Backend]] = {
 def _workers_iv(workers: Any) -> int | None:
     if workers is None:
         return None
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    try:
+        count = None if isinstance(workers, bool) else operator.index(workers)  # numpy integers too
+    except TypeError:
+        count = None
+    if count is None or count < 1:
         raise ExperimentDefinitionError(f"workers must be a whole number >= 1 or None, got {workers!r}")
-    return workers
+    return count
 
 
 def _is_dask_client(obj: Any) -> bool:

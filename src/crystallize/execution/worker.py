@@ -78,7 +78,7 @@ def load_task(token: str, blob: bytes) -> RunFn:
         return task
     try:
         task = pickle.loads(blob)  # noqa: S301 - our own bytes, made by ship()
-    except Exception as exc:  # noqa: BLE001 - reported with what to do
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported with what to do (sys.exit on import too)
         raise BackendError(
             f"a worker could not load the experiment: {type(exc).__name__}: {exc}. Every module the "
             "experiment's code imports must be importable on the workers (same packages, same sys.path)"

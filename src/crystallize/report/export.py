@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from crystallize.core.exceptions import CrystallizeError, suggest
+from crystallize.core.jsonable import standard_json
 from crystallize.core.record import is_number
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def samples_bytes(result: Result, fmt: str) -> bytes:
     """``result.to_dataframe()`` encoded as ``fmt`` (``csv``, ``json`` or ``parquet``).
 
     JSON is an array of row objects (condition, replicate, seed, metric,
-    value). Parquet keeps ``value`` numeric; non-numeric metric values go
+    value), in standard JSON: NaN and infinities are ``null``. Parquet keeps ``value`` numeric; non-numeric metric values go
     to a ``value_text`` column.
 
     Raises:
@@ -54,7 +54,7 @@ def samples_bytes(result: Result, fmt: str) -> bytes:
     if fmt == "csv":
         return frame.to_csv(index=False).encode()
     if fmt == "json":
-        return json.dumps(frame.to_dict(orient="records"), indent=1, default=_plain).encode()
+        return standard_json(frame.to_dict(orient="records"), indent=1).encode()
     try:
         import pyarrow  # noqa: F401, PLC0415 - optional dependency
     except ImportError as exc:
@@ -62,11 +62,6 @@ def samples_bytes(result: Result, fmt: str) -> bytes:
     buffer = io.BytesIO()
     _typed(frame).to_parquet(buffer, engine="pyarrow", index=False)
     return buffer.getvalue()
-
-
-def _plain(value: Any) -> Any:
-    item = getattr(value, "item", None)
-    return item() if callable(item) else repr(value)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

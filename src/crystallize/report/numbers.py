@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as _sp
 
+from crystallize.core.display import mean_sd
 from crystallize.core.record import is_number
 
 __all__ = ["Difference", "Summary", "describe", "mean_difference", "numeric"]
@@ -35,22 +36,22 @@ class Summary:
     high: float
 
 
-def _t_interval(values: np.ndarray, level: float) -> tuple[float, float]:
-    mean = float(values.mean())
-    if values.size < 2:
+def _t_interval(mean: float, sd: float | None, n: int, level: float) -> tuple[float, float]:
+    if sd is None or n < 2:
         return mean, mean
-    half = float(_sp.t.ppf(0.5 + level / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size))
+    half = float(_sp.t.ppf(0.5 + level / 2, n - 1)) * (sd / math.sqrt(n))
     return mean - half, mean + half
 
 
 def describe(values: Sequence[float], level: float = 0.95) -> Summary | None:
-    """Mean, sd, t-interval of the mean, quartiles and range (``None`` for no values)."""
+    """Mean, sd, t-interval of the mean, quartiles and range (``None`` for no values);
+    safe at any magnitude."""
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         return None
     q1, median, q3 = (float(q) for q in np.percentile(data, [25, 50, 75]))
-    sd = float(data.std(ddof=1)) if data.size > 1 else 0.0
-    return Summary(int(data.size), float(data.mean()), sd, _t_interval(data, level), (q1, median, q3),
+    mean, sd = mean_sd(data)
+    return Summary(int(data.size), mean, sd or 0.0, _t_interval(mean, sd, int(data.size), level), (q1, median, q3),
                    float(data.min()), float(data.max()))
 
 
@@ -75,19 +76,19 @@ def mean_difference(
     """
     shared = sorted(set(baseline) & set(treatment))
     if len(shared) >= 2:
-        diffs = np.asarray([treatment[r] - baseline[r] for r in shared], dtype=float)
-        return Difference(float(diffs.mean()), _t_interval(diffs, level), len(shared), True)
-    b = np.asarray(list(baseline.values()), dtype=float)
-    t = np.asarray(list(treatment.values()), dtype=float)
-    if b.size == 0 or t.size == 0:
+        diffs = [treatment[r] - baseline[r] for r in shared]
+        mean, sd = mean_sd(diffs)
+        return Difference(mean, _t_interval(mean, sd, len(shared), level), len(shared), True)
+    if not baseline or not treatment:
         return None
-    estimate = float(t.mean() - b.mean())
-    if b.size < 2 or t.size < 2:
-        return Difference(estimate, (estimate, estimate), min(b.size, t.size), False)
-    vb, vt = b.var(ddof=1) / b.size, t.var(ddof=1) / t.size
-    se = math.sqrt(vb + vt)
-    if se == 0:
-        return Difference(estimate, (estimate, estimate), min(b.size, t.size), False)
-    df = (vb + vt) ** 2 / (vb**2 / (b.size - 1) + vt**2 / (t.size - 1))
-    half = float(_sp.t.ppf(0.5 + level / 2, df) * se)
-    return Difference(estimate, (estimate - half, estimate + half), min(b.size, t.size), False)
+    (mb, sb), (mt, st) = mean_sd(list(baseline.values())), mean_sd(list(treatment.values()))
+    nb, nt = len(baseline), len(treatment)
+    estimate = mt - mb
+    if sb is None or st is None or (sb == 0 and st == 0):
+        return Difference(estimate, (estimate, estimate), min(nb, nt), False)
+    eb, et = sb / math.sqrt(nb), st / math.sqrt(nt)  # standard errors, kept small before squaring
+    se = math.hypot(eb, et)
+    ratio = (eb / se) ** 2, (et / se) ** 2
+    df = 1 / (ratio[0] ** 2 / (nb - 1) + ratio[1] ** 2 / (nt - 1))  # Welch-Satterthwaite
+    half = float(_sp.t.ppf(0.5 + level / 2, df)) * se
+    return Difference(estimate, (estimate - half, estimate + half), min(nb, nt), False)

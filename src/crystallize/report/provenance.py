@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["failures_section", "provenance_section", "timestamp"]
 
 _MAX_FAILURES = 200
+_MAX_SEEDS = 1000
 
 
 def timestamp(seconds: float | None) -> str | None:
@@ -96,9 +97,12 @@ def provenance_section(result: Result) -> str:
                              "code")] for t in treatments]))
     seeds = prov.get("seeds") or {}
     if seeds:
-        rows = [[(str(r), "num"), (str(s), "code")] for r, s in sorted(seeds.items(), key=lambda kv: int(kv[0]))]
-        parts.append(f"<details><summary>Seeds of the {len(seeds)} replicates (shared by every condition)"
-                     f"</summary>{table(['replicate', 'seed'], rows)}</details>")
+        ordered = sorted(seeds.items(), key=lambda kv: int(kv[0]))
+        rows = [[(str(r), "num"), (str(s), "code")] for r, s in ordered[:_MAX_SEEDS]]
+        more = (f"<p>… and {len(seeds) - _MAX_SEEDS:,} more, all derived from the master seed "
+                "(result.seeds has them).</p>" if len(seeds) > _MAX_SEEDS else "")
+        parts.append(f"<details><summary>Seeds of the {len(seeds):,} replicates (shared by every condition)"
+                     f"</summary>{table(['replicate', 'seed'], rows)}{more}</details>")
     env = prov.get("environment") or {}
     if env:
         parts.append("<h3>Environment</h3>")

@@ -37,6 +37,8 @@ th, td { padding: 6px 10px; text-align: left; border-bottom: 1px solid var(--lin
 th { background: var(--card); font-weight: 600; white-space: nowrap; }
 tr:last-child td { border-bottom: none; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num small { color: var(--muted); }
+ul.legend { padding-left: 1.2em; font-size: 0.9rem; }
 td.code, code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85rem; }
 td.code { overflow-wrap: anywhere; }
 td.nowrap { white-space: nowrap; overflow-wrap: normal; }
@@ -73,6 +75,10 @@ svg .estimate { fill: var(--fg); }
 svg .accepted { stroke: var(--good); } svg .estimate.accepted { fill: var(--good); stroke: none; }
 svg .not-accepted { stroke: var(--muted); } svg .estimate.not-accepted { fill: var(--muted); stroke: none; }
 svg .opposite-direction { stroke: var(--bad); } svg .estimate.opposite-direction { fill: var(--bad); stroke: none; }
+svg .insufficient-data, svg .skipped { stroke: var(--warn); }
+svg .estimate.insufficient-data, svg .estimate.skipped { fill: var(--warn); stroke: none; }
+svg .margin { stroke: var(--warn); stroke-width: 1.8; stroke-dasharray: 2 3; }
+svg .density { fill: var(--box); stroke: var(--point); stroke-width: 1; }
 svg .hit { fill: transparent; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0; }
 dl.facts dt { color: var(--muted); }

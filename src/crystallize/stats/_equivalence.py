@@ -8,37 +8,58 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from crystallize.stats._result import TestResult
-from crystallize.stats._ttests import difference_se_df, mean_difference_result, shifted_t
+from crystallize.stats._scaling import scale_free
+from crystallize.stats._ttests import (
+    difference_se_df,
+    mean_difference_result,
+    shifted_t,
+    zero_variance_arrangements,
+)
 from crystallize.stats._validation import (
-    FloatArray,
+    Alternative,
     check_confidence_level,
     check_paired,
     check_two_samples,
     degenerate,
-    is_constant,
+    exact_extreme_p,
 )
 
 __all__ = ["noninferiority", "tost"]
 
 
-def _finite(value: object, name: str) -> float:
+def finite_number(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"`{name}` must be a finite number, got {value!r}")
     return float(value)
 
 
-def _prepare(
-    baseline: ArrayLike, treatment: ArrayLike, paired: object, notes: list[str]
-) -> tuple[FloatArray, FloatArray, bool, float, float, float]:
-    is_paired = check_paired(paired)
-    b, t = check_two_samples(baseline, treatment, paired=is_paired)
-    diff, se, df = difference_se_df(b, t, "paired" if is_paired else "welch")
-    if is_constant(t - b) if is_paired else is_constant(b) and is_constant(t):
-        degenerate("zero variance: the one-sided p-values are 0 or 1", notes)
-        se = 0.0
-    return b, t, is_paired, diff, se, df
+class _Shifted:
+    """One-sided t-tests of the difference against shifted bounds; zero-variance
+    data are decided by the exact permutation p-value instead of p = 0."""
+
+    def __init__(self, baseline: ArrayLike, treatment: ArrayLike, paired: object) -> None:
+        self.paired = check_paired(paired)
+        self.b, self.t = check_two_samples(baseline, treatment, paired=self.paired)
+        self.diff, self.se, self.df = difference_se_df(self.b, self.t, "paired" if self.paired else "welch")
+        self.arrangements = zero_variance_arrangements(self.b, self.t, self.paired)
+        if self.arrangements:
+            self.se = 0.0
+
+    def test(self, bound: float, alternative: Alternative) -> tuple[float, float]:
+        """t statistic and p-value of ``diff - bound`` (``"greater"``: the difference exceeds the bound)."""
+        stat, p = shifted_t(self.diff - bound, self.se, self.df, alternative)
+        if self.arrangements:
+            p = exact_extreme_p(self.diff - bound, alternative, self.arrangements)
+        return stat, min(max(p, 0.0), 1.0)
+
+    def note_degenerate(self, notes: list[str]) -> None:
+        if self.arrangements:
+            what = "all paired differences are equal" if self.paired else "both samples are constant"
+            degenerate(f"{what} (zero variance): each one-sided p-value is the exact permutation one "
+                       f"(the observed arrangement is the most extreme of {self.arrangements})", notes)
 
 
+@scale_free(margins=("low", "high"))
 def tost(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -82,20 +103,23 @@ def tost(
         >>> r.significant(0.05), round(r.p_value, 5)
         (True, 0.00066)
     """
-    lo, hi = _finite(low, "low"), _finite(high, "high")
+    lo, hi = finite_number(low, "low"), finite_number(high, "high")
     if not lo < hi:
         raise ValueError(f"`low` must be below `high`, got low={low!r}, high={high!r}")
     level = check_confidence_level(confidence_level)
     notes: list[str] = []
-    b, t, paired_, diff, se, df = _prepare(baseline, treatment, paired, notes)
-    t_low, p_low = shifted_t(diff - lo, se, df, "greater")
-    t_high, p_high = shifted_t(diff - hi, se, df, "less")
+    shifted = _Shifted(baseline, treatment, paired)
+    shifted.note_degenerate(notes)
+    t_low, p_low = shifted.test(lo, "greater")
+    t_high, p_high = shifted.test(hi, "less")
     notes.append(f"bounds ({lo:g}, {hi:g}): p_lower={p_low:.3g}, p_upper={p_high:.3g}")
     stat, p = (t_low, p_low) if p_low >= p_high else (t_high, p_high)
-    p = min(max(p, 0.0), 1.0)
-    return mean_difference_result("tost", stat, p, "equivalence", b, t, paired_, (diff, se, df), level, notes)
+    s = shifted
+    return mean_difference_result("tost", stat, p, "equivalence", s.b, s.t, s.paired, (s.diff, s.se, s.df), level,
+                                  notes)
 
 
+@scale_free(margins=("margin",))
 def noninferiority(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -103,7 +127,7 @@ def noninferiority(
     margin: float,
     higher_is_better: bool = True,
     paired: bool = False,
-    confidence_level: float = 0.95,
+    confidence_level: float = 0.90,
 ) -> TestResult:
     """Non-inferiority test: is the treatment no worse than baseline by ``margin``?
 
@@ -112,7 +136,10 @@ def noninferiority(
     (alternative ``"greater"``), as ``scipy.stats.ttest_ind(treatment + margin,
     baseline, equal_var=False, alternative="greater")``; otherwise it rejects
     ``diff >= margin`` (alternative ``"less"``). A significant result means
-    non-inferiority. ``ci`` is the two-sided interval of the mean difference.
+    non-inferiority. ``ci`` is the two-sided interval of the mean difference at
+    ``confidence_level``: at ``1 - 2 alpha`` its lower (upper) end is the
+    one-sided ``1 - alpha`` bound the decision at ``alpha`` uses. Zero-variance
+    data get the exact permutation p-value, as in :func:`paired_ttest`.
 
     Args:
         baseline: baseline samples (at least 2, finite).
@@ -137,22 +164,18 @@ def noninferiority(
         >>> r.alternative, r.significant(0.05)
         ('greater', True)
     """
-    m = _finite(margin, "margin")
+    m = finite_number(margin, "margin")
     if m <= 0:
         raise ValueError(f"`margin` must be positive, got {margin!r}")
     if not isinstance(higher_is_better, (bool, np.bool_)):
         raise ValueError(f"`higher_is_better` must be True or False, got {higher_is_better!r}")
     level = check_confidence_level(confidence_level)
     notes: list[str] = []
-    b, t, paired_, diff, se, df = _prepare(baseline, treatment, paired, notes)
-    if higher_is_better:
-        stat, p = shifted_t(diff + m, se, df, "greater")
-        alternative = "greater"
-    else:
-        stat, p = shifted_t(diff - m, se, df, "less")
-        alternative = "less"
+    s = _Shifted(baseline, treatment, paired)
+    s.note_degenerate(notes)
+    alternative: Alternative = "greater" if higher_is_better else "less"
+    stat, p = s.test(-m if higher_is_better else m, alternative)
     notes.append(f"margin {m:g} ({'higher' if higher_is_better else 'lower'} is better)")
-    p = min(max(p, 0.0), 1.0)
     return mean_difference_result(
-        "noninferiority", stat, p, alternative, b, t, paired_, (diff, se, df), level, notes
+        "noninferiority", stat, p, alternative, s.b, s.t, s.paired, (s.diff, s.se, s.df), level, notes
     )

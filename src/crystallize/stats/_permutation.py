@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from crystallize.stats._result import TestResult
+from crystallize.stats._scaling import scale_free
 from crystallize.stats._ttests import difference_se_df, mean_difference_result
 from crystallize.stats._validation import (
     Alternative,
@@ -115,6 +116,7 @@ def _p_value(
     return min(2.0 * min(p_less, p_greater), 1.0)
 
 
+@scale_free(location_statistic=True)
 def permutation_test(
     baseline: ArrayLike,
     treatment: ArrayLike,

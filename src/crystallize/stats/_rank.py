@@ -11,8 +11,9 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from crystallize.stats._effect_size import rank_biserial_independent, rank_biserial_paired
-from crystallize.stats._hodges_lehmann import paired_shift_interval, shift_interval
+from crystallize.stats._hodges_lehmann import attainable_coverage, paired_shift_interval, shift_interval
 from crystallize.stats._result import TestResult, two_sample_result
+from crystallize.stats._scaling import scale_free
 from crystallize.stats._validation import (
     Alternative,
     check_test_args,
@@ -33,6 +34,7 @@ def _quiet_p(compute: Callable[[], float], noisy: bool) -> float:
     return 1.0 if math.isnan(p) else p
 
 
+@scale_free()
 def mann_whitney_u(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -47,8 +49,9 @@ def mann_whitney_u(
     distribution for small samples without ties, tie-corrected normal
     approximation otherwise). ``statistic`` is U of the treatment sample;
     ``effect_size`` is the rank-biserial correlation; ``ci`` is the two-sided
-    Hodges-Lehmann (Moses) interval of the location shift, not of the mean
-    difference.
+    Hodges-Lehmann (Moses) interval of the location shift (``estimate``), not of the mean
+    difference: exact when the smaller sample has at most 8 values, ``None``
+    when no interval reaches ``confidence_level``.
 
     Args:
         baseline: baseline samples (at least 2, finite).
@@ -78,14 +81,17 @@ def mann_whitney_u(
         degenerate("both samples are constant (all values tied within each sample)", notes)
     res = stats.mannwhitneyu(t, b, alternative=alternative)
     p = _quiet_p(lambda: float(res.pvalue), constant)
-    _, ci = shift_interval(b, t, level)
+    shift, ci = shift_interval(b, t, level)
+    _no_interval(ci, level, b.size, t.size, False, notes)
     effect = rank_biserial_independent(b, t)
     return two_sample_result(
         "mann_whitney_u", float(res.statistic), p, alternative, b, t,
         paired=False, effect_size=effect, effect_size_name="rank_biserial", ci=ci, notes=notes,
+        estimate=shift, estimand="hodges_lehmann_shift",
     )
 
 
+@scale_free()
 def wilcoxon_signed_rank(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -101,7 +107,9 @@ def wilcoxon_signed_rank(
     R+, the sum of the ranks of the positive differences, for every
     ``alternative`` (SciPy reports min(R+, R-) for two-sided). ``effect_size`` is
     the matched-pairs rank-biserial correlation; ``ci`` is the two-sided
-    interval of the Hodges-Lehmann pseudo-median of the differences. All-zero
+    interval of the Hodges-Lehmann pseudo-median of the differences (``estimate``):
+    exact for at most 50 pairs, ``None`` when no interval reaches
+    ``confidence_level`` (a 95% interval needs at least 6 pairs). All-zero
     differences give ``p_value == 1`` and a
     :class:`~crystallize.stats.warnings.DegenerateDataWarning`.
 
@@ -141,9 +149,22 @@ def wilcoxon_signed_rank(
     else:
         p = _quiet_p(lambda: float(stats.wilcoxon(t, b, alternative=alternative).pvalue), constant)
         r_plus = float(stats.rankdata(np.abs(nonzero))[nonzero > 0].sum())
-    _, ci = paired_shift_interval(b, t, level)
+    pseudo_median, ci = paired_shift_interval(b, t, level)
+    _no_interval(ci, level, b.size, t.size, True, notes)
     effect = rank_biserial_paired(b, t)
     return two_sample_result(
         "wilcoxon_signed_rank", r_plus, p, alternative, b, t,
         paired=True, effect_size=effect, effect_size_name="rank_biserial", ci=ci, notes=notes,
+        estimate=pseudo_median, estimand="pseudo_median",
     )
+
+
+def _no_interval(ci: object, level: float, nb: int, nt: int, paired: bool, notes: list[str]) -> None:
+    """Say why a rank test has no interval: too few samples for an exact one at ``level``."""
+    if ci is not None:
+        return
+    widest = attainable_coverage(nb, nt, paired=paired)
+    sizes = f"{nb} pairs" if paired else f"{nb} baseline and {nt} treatment samples"
+    notes.append(f"no distribution-free {level:.4g} interval exists with {sizes}: the widest one, "
+                 f"from the smallest to the largest {'Walsh average' if paired else 'pairwise difference'}, "
+                 f"covers {widest:.4g}; no interval is reported")

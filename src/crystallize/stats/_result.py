@@ -51,14 +51,20 @@ class TestResult:
             ``"less"``, or ``"equivalence"`` for TOST.
         effect_size: the standardised effect (sign follows treatment minus baseline).
         effect_size_name: ``"hedges_g"``, ``"cohens_dz"`` or ``"rank_biserial"``.
-        ci: confidence interval of the difference (mean difference for t and
-            permutation tests, Hodges-Lehmann location shift for rank tests).
+        ci: two-sided confidence interval of ``estimate``; ``None`` when no
+            interval reaches the level (exact rank intervals with very few samples).
         n_baseline: number of baseline samples.
         n_treatment: number of treatment samples.
         n_pairs: number of pairs for paired tests, else ``None``.
         mean_baseline: mean of the baseline samples.
         mean_treatment: mean of the treatment samples.
         notes: remarks on degenerate data or approximations, in plain words.
+        estimate: the difference the test is about, treatment minus baseline:
+            the mean difference for t and permutation tests, the Hodges-Lehmann
+            shift for Mann-Whitney, the pseudo-median of the paired differences
+            for Wilcoxon. Its sign is the direction the test found.
+        estimand: what ``estimate`` is: ``"mean_difference"``,
+            ``"hodges_lehmann_shift"`` or ``"pseudo_median"``.
     """
 
     __test__ = False  # not a pytest test class despite its name
@@ -69,13 +75,15 @@ class TestResult:
     alternative: str
     effect_size: float
     effect_size_name: str
-    ci: ConfidenceInterval
+    ci: ConfidenceInterval | None
     n_baseline: int
     n_treatment: int
     n_pairs: int | None
     mean_baseline: float
     mean_treatment: float
     notes: tuple[str, ...] = ()
+    estimate: float = math.nan
+    estimand: str = "mean_difference"
 
     @property
     def mean_difference(self) -> float:
@@ -101,19 +109,23 @@ class TestResult:
             "alternative": self.alternative,
             "effect_size": self.effect_size,
             "effect_size_name": self.effect_size_name,
-            "ci": self.ci.as_tuple(),
-            "confidence_level": self.ci.level,
+            "ci": self.ci.as_tuple() if self.ci is not None else None,
+            "confidence_level": self.ci.level if self.ci is not None else None,
             "n_baseline": self.n_baseline,
             "n_treatment": self.n_treatment,
             "n_pairs": self.n_pairs,
             "mean_baseline": self.mean_baseline,
             "mean_treatment": self.mean_treatment,
             "notes": self.notes,
+            "estimate": self.estimate,
+            "estimand": self.estimand,
         }
 
     def __post_init__(self) -> None:
         if math.isnan(self.p_value) or not 0.0 <= self.p_value <= 1.0:
             raise ValueError(f"`p_value` must be in [0, 1], got {self.p_value!r}")
+        if math.isnan(self.estimate):  # the mean difference unless the test names another estimand
+            object.__setattr__(self, "estimate", self.mean_treatment - self.mean_baseline)
 
 
 def two_sample_result(
@@ -127,8 +139,10 @@ def two_sample_result(
     paired: bool,
     effect_size: float,
     effect_size_name: str,
-    ci: ConfidenceInterval,
+    ci: ConfidenceInterval | None,
     notes: list[str],
+    estimate: float = math.nan,
+    estimand: str = "mean_difference",
 ) -> TestResult:
     """Build a :class:`TestResult`, taking sizes and means from the validated samples.
 
@@ -148,4 +162,6 @@ def two_sample_result(
         mean_baseline=float(np.mean(b)),
         mean_treatment=float(np.mean(t)),
         notes=tuple(notes),
+        estimate=estimate,
+        estimand=estimand,
     )

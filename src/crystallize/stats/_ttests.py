@@ -11,12 +11,14 @@ from scipy import stats
 
 from crystallize.stats._effect_size import cohens_dz, hedges_g, sample_var
 from crystallize.stats._result import ConfidenceInterval, TestResult, two_sample_result
+from crystallize.stats._scaling import scale_free
 from crystallize.stats._validation import (
     Alternative,
     FloatArray,
     check_test_args,
     degenerate,
-    is_constant,
+    exact_extreme_p,
+    zero_spread,
 )
 
 __all__ = ["paired_ttest", "student_ttest", "welch_ttest"]
@@ -76,6 +78,25 @@ def zero_se_t(diff: float, alternative: Alternative) -> tuple[float, float]:
     return stat, 0.0 if (diff > 0) == (alternative == "greater") else 1.0
 
 
+def zero_variance_arrangements(b: FloatArray, t: FloatArray, paired: bool) -> int:
+    """``0`` when the data vary; otherwise the number of equally likely permutation
+    arrangements (``2**n`` sign patterns when paired, splits of the pooled samples otherwise)."""
+    if paired:
+        return 2**b.size if zero_spread(t - b, b, t) else 0
+    return math.comb(b.size + t.size, t.size) if zero_spread(b) and zero_spread(t) else 0
+
+
+def zero_variance_note(paired: bool, diff: float, arrangements: int, p: float) -> str:
+    """Why a zero-variance comparison got the p-value it got."""
+    what = "all paired differences are equal" if paired else "both samples are constant"
+    if diff == 0.0:
+        return f"{what} and the difference is 0 (zero variance); p-value set to 1"
+    kind = "sign patterns" if paired else "splits of the pooled samples"
+    return (f"{what} (zero variance): a t statistic says nothing about sampling variability there, so the "
+            f"p-value ({p:.4g}) is the exact permutation one, the observed arrangement being the most extreme "
+            f"of {arrangements} equally likely {kind}")
+
+
 def mean_difference_result(
     test: str, statistic: float, p_value: float, alternative: str, b: FloatArray, t: FloatArray,
     paired: bool, diff_se_df: tuple[float, float, float], level: float, notes: list[str],
@@ -93,6 +114,7 @@ def mean_difference_result(
         effect_size_name="cohens_dz" if paired else "hedges_g",
         ci=t_interval(*diff_se_df, level),
         notes=notes,
+        estimate=diff_se_df[0],
     )
 
 
@@ -109,12 +131,11 @@ def _ttest(
     )
     diff, se, df = difference_se_df(b, t, kind)
     notes: list[str] = []
-    zero_var = is_constant(t - b) if paired else is_constant(b) and is_constant(t)
-    if zero_var:
-        stat, p = zero_se_t(diff, alternative)
-        what = "all paired differences are equal" if paired else "both samples are constant"
-        outcome = "p-value set to 1" if diff == 0.0 else f"p-value set to {p:g}"
-        degenerate(f"{what} (zero variance); {outcome}", notes)
+    arrangements = zero_variance_arrangements(b, t, paired)
+    if arrangements:
+        stat, _ = zero_se_t(diff, alternative)
+        p = exact_extreme_p(diff, alternative, arrangements)
+        degenerate(zero_variance_note(paired, diff, arrangements, p), notes)
         se = 0.0
     else:  # the formulas of scipy.stats.ttest_ind / ttest_rel, without their NaN paths
         stat, p = shifted_t(diff, se, df, alternative)
@@ -122,6 +143,7 @@ def _ttest(
     return mean_difference_result(test, stat, p, alternative, b, t, paired, (diff, se, df), level, notes)
 
 
+@scale_free()
 def welch_ttest(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -135,7 +157,10 @@ def welch_ttest(
     equal_var=False, alternative=alternative)``. The effect size is Hedges' g and
     ``ci`` is the two-sided Welch interval of the mean difference (two-sided even
     for a one-sided ``alternative``). Constant samples give a defined answer and a
-    :class:`~crystallize.stats.warnings.DegenerateDataWarning`.
+    :class:`~crystallize.stats.warnings.DegenerateDataWarning`: the t statistic is
+    infinite there, so the p-value is the exact permutation one (the observed split
+    is the most extreme of ``comb(n_b + n_t, n_t)``). Values of any magnitude work:
+    extreme ones are rescaled by a power of two, which changes no result.
 
     Args:
         baseline: baseline samples (at least 2, finite).
@@ -161,6 +186,7 @@ def welch_ttest(
     return _ttest(baseline, treatment, "welch", alternative, confidence_level)
 
 
+@scale_free()
 def student_ttest(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -197,6 +223,7 @@ def student_ttest(
     return _ttest(baseline, treatment, "student", alternative, confidence_level)
 
 
+@scale_free()
 def paired_ttest(
     baseline: ArrayLike,
     treatment: ArrayLike,
@@ -208,7 +235,9 @@ def paired_ttest(
 
     The p-value equals ``scipy.stats.ttest_rel(treatment, baseline,
     alternative=alternative)``; effect size Cohen's d_z; ``ci`` is the two-sided
-    interval of the mean difference.
+    interval of the mean difference. When every difference is the same (zero
+    variance), the t statistic is infinite and the p-value is the exact sign-flip
+    one instead: ``2**(1 - n)`` two-sided, so 3 equal differences give 0.25, not 0.
 
     Args:
         baseline: baseline samples, replicate order (at least 2 pairs).

@@ -128,6 +128,35 @@ def is_constant(x: FloatArray) -> bool:
     return bool(np.ptp(x) == 0.0)
 
 
+#: Spreads within this many ulps of the data's magnitude are rounding, not variation.
+ROUNDING_ULPS = 8
+
+
+def zero_spread(x: FloatArray, *scale_of: FloatArray) -> bool:
+    """Whether ``x`` varies by no more than rounding at the magnitude of ``scale_of``
+    (the arrays ``x`` was computed from): paired differences of accuracies such as
+    ``0.905 - 0.9`` and ``0.855 - 0.85`` count as equal."""
+    if x.size == 0:
+        return True
+    scale = max([float(np.max(np.abs(a))) for a in (x, *scale_of) if a.size] or [0.0])
+    return bool(np.ptp(x) <= ROUNDING_ULPS * np.finfo(np.float64).eps * scale)
+
+
+def exact_extreme_p(diff: float, alternative: str, arrangements: int) -> float:
+    """The permutation p-value of zero-variance data: the observed arrangement is the
+    most extreme of ``arrangements`` equally likely ones (sign patterns, or splits).
+
+    A t statistic is undefined (infinite) there, and would give p = 0 however few the
+    samples; the exact permutation distribution gives ``1 / arrangements`` one-sided.
+    """
+    if diff == 0.0:
+        return 1.0
+    one_sided = 1.0 / arrangements
+    if alternative == "two-sided":
+        return min(1.0, 2.0 * one_sided)
+    return one_sided if (diff > 0) == (alternative == "greater") else 1.0
+
+
 def degenerate(note: str, notes: list[str]) -> None:
     """Record ``note`` and emit it as a :class:`DegenerateDataWarning`."""
     notes.append(note)

@@ -12,6 +12,7 @@ import warnings
 __all__ = [
     "CrystallizeWarning",
     "DegenerateDataWarning",
+    "DesignWarning",
     "FailureImbalanceWarning",
     "InsufficientDataWarning",
     "warn",
@@ -36,6 +37,11 @@ class FailureImbalanceWarning(CrystallizeWarning):
     """Conditions lost different shares of runs, which can bias a comparison."""
 
 
+class DesignWarning(CrystallizeWarning):
+    """The design cannot answer a hypothesis as planned (e.g. too few replicates
+    for a rank test ever to be significant)."""
+
+
 def warn(message: str | Warning, category: type[Warning] = UserWarning) -> None:
     """Emit a warning shown at the first line outside crystallize that led to it
     (the user's ``run()`` or ``verify()`` call), not at a line of the library."""
@@ -47,5 +53,6 @@ def warn(message: str | Warning, category: type[Warning] = UserWarning) -> None:
     warnings.warn(message, category, stacklevel=level)
 
 
-for _cls in (CrystallizeWarning, InsufficientDataWarning, DegenerateDataWarning, FailureImbalanceWarning):
+for _cls in (CrystallizeWarning, InsufficientDataWarning, DegenerateDataWarning, FailureImbalanceWarning,
+             DesignWarning):
     _cls.__module__ = "crystallize"

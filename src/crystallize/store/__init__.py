@@ -7,8 +7,9 @@ store back.
 
 The step cache and pickled artifacts are local pickle files: loading them
 runs code, like importing a module. They are trusted like your own code, so
-only use stores you (or people you trust) wrote. The cache folder is created
-readable by its owner only.
+only use stores you (or people you trust) wrote. The store creates its
+folders and database readable by its owner only, and refuses a store, cache
+or artifacts folder that other users can write.
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ from crystallize.store.cache import FileStepCache
 from crystallize.store.errors import (
     ArtifactNotFoundError,
     DefinitionChangedError,
+    ExperimentRunBusyError,
+    InsecureStoreError,
+    OptionalStoppingWarning,
     RunIdError,
+    StoreDamagedError,
     StoreError,
     StoreNotFoundError,
     StoreVersionError,
+    StoreWriteError,
 )
 from crystallize.store.reader import ExperimentInfo, ExperimentRunInfo, Store
 from crystallize.store.sqlite import SQLiteStore
@@ -37,17 +43,22 @@ __all__ = [
     "ArtifactNotFoundError",
     "DefinitionChangedError",
     "ExperimentInfo",
+    "ExperimentRunBusyError",
     "ExperimentRunInfo",
     "FileStepCache",
+    "InsecureStoreError",
     "NullStore",
+    "OptionalStoppingWarning",
     "RunArtifacts",
     "RunIdError",
     "RunStore",
     "SQLiteStore",
     "Store",
+    "StoreDamagedError",
     "StoreError",
     "StoreNotFoundError",
     "StoreVersionError",
+    "StoreWriteError",
     "open",
     "resolve_store",
 ]

@@ -7,8 +7,11 @@ other object (a ``str`` too); ``load(name)`` gives back the bytes (for bytes
 and copied files) or the object. The names saved by a run are listed in its
 record. Artifacts of an earlier experiment run are read with
 ``ctx.artifacts.load(name, run_id=..., condition=..., replicate=...)`` or
-``crystallize.store.open(path).load_artifact(...)``. Pickled artifacts run
-code when loaded: only load artifacts from stores you trust.
+``crystallize.store.open(path).load_artifact(...)``; the run id is looked up
+in the store's database (never joined to a path as given), and names are
+plain file names. Pickled artifacts run code when loaded: only load artifacts
+from stores you trust; folders are created owner-only, and folders or files
+that other users can write are refused.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import pickle
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +28,18 @@ from urllib.parse import quote
 
 from crystallize.core.exceptions import CrystallizeError
 from crystallize.core.plan import RunSpec
+from crystallize.store.errors import ArtifactNotFoundError
 from crystallize.store.files import atomic_write
-from crystallize.store.errors import ArtifactNotFoundError, RunIdError
+from crystallize.store.permissions import check_private, make_private_dirs
+from crystallize.store.run_ids import resolve_run_id
+from crystallize.store.schema import DB_NAME, connect, store_error
 
-__all__ = ["ArtifactFactory", "RunArtifacts", "artifact_folder"]
+__all__ = ["ArtifactFactory", "RunArtifacts", "artifact_folder", "check_artifact_folder"]
 
 _INDEX = ".index.json"
+
+#: Full run ids already found in a database, by database file (ids never change).
+_known_ids: dict[str, set[str]] = {}
 
 
 def _segment(text: str) -> str:
@@ -39,8 +49,27 @@ def _segment(text: str) -> str:
 
 
 def artifact_folder(root: str | os.PathLike[str], run_id: str, condition: str, replicate: int) -> Path:
-    """The folder of one run's artifacts inside the store folder ``root``."""
-    return Path(root) / "artifacts" / run_id / _segment(condition) / str(int(replicate))
+    """The folder of one run's artifacts inside the store folder ``root``.
+
+    Raises:
+        CrystallizeError: ``replicate`` is not a whole number.
+    """
+    try:
+        number = int(replicate)
+    except (TypeError, ValueError):
+        raise CrystallizeError(f"replicate={replicate!r} is not valid: pass the replicate's number (0, 1, ...)") from None
+    return Path(root) / "artifacts" / _segment(run_id) / _segment(condition) / str(number)
+
+
+def check_artifact_folder(folder: Path) -> None:
+    """Refuse a run's artifact folder (or the folders above it, up to ``artifacts/``)
+    when other users can write it.
+
+    Raises:
+        InsecureStoreError: one of them is writable by others or owned by another user.
+    """
+    for level in (folder.parents[2], folder.parents[1], folder.parent, folder):
+        check_private(level, "artifacts folder")
 
 
 def _check_name(name: Any) -> str:
@@ -53,15 +82,22 @@ def _check_name(name: Any) -> str:
     return name
 
 
-def _resolve_run(root: Path, prefix: str) -> str:
-    """The run id in ``root/artifacts`` that ``prefix`` names (exact or unique prefix)."""
-    folder = root / "artifacts"
-    if (folder / prefix).is_dir():
+def _resolve_run(database: Path, prefix: object) -> str:
+    """The experiment run that ``prefix`` names, looked up in ``database`` (never on disk)."""
+    known = _known_ids.setdefault(str(database), set())
+    if isinstance(prefix, str) and prefix in known:
         return prefix
-    matches = sorted(p.name for p in folder.iterdir() if p.name.startswith(prefix)) if folder.is_dir() else []
-    if len(matches) == 1:
-        return matches[0]
-    raise RunIdError(prefix, matches, ambiguous=len(matches) > 1)
+    if not database.is_file():
+        return resolve_run_id(None, prefix)
+    conn = connect(database, create=False)
+    try:
+        run_id = resolve_run_id(conn, prefix)
+    except sqlite3.Error as exc:
+        raise store_error(database, exc) from exc
+    finally:
+        conn.close()
+    known.add(run_id)
+    return run_id
 
 
 @dataclass(frozen=True)
@@ -71,13 +107,15 @@ class ArtifactFactory:
     Args:
         root: the store folder.
         run_id: the experiment run the artifacts belong to.
+        database: the store's database file (default: ``<root>/store.db``).
     """
 
     root: str
     run_id: str
+    database: str = ""
 
     def __call__(self, spec: RunSpec) -> RunArtifacts:
-        return RunArtifacts(self.root, self.run_id, spec.condition, spec.replicate)
+        return RunArtifacts(self.root, self.run_id, spec.condition, spec.replicate, self.database)
 
 
 class RunArtifacts:
@@ -87,12 +125,23 @@ class RunArtifacts:
         saved: the names saved by this run so far, in order.
     """
 
-    def __init__(self, root: str, run_id: str, condition: str, replicate: int) -> None:
-        self.root = Path(root)
+    def __init__(self, root: str, run_id: str, condition: str, replicate: int, database: str = "") -> None:
+        self._root = root  # paths are made when first used: most runs save nothing
+        self._database = database
         self.run_id = run_id
         self.condition = condition
         self.replicate = replicate
         self.saved: list[str] = []
+
+    @property
+    def root(self) -> Path:
+        """The store folder."""
+        return Path(self._root)
+
+    @property
+    def database(self) -> Path:
+        """The store's database file, where run ids are looked up."""
+        return Path(self._database) if self._database else self.root / DB_NAME
 
     @property
     def folder(self) -> Path:
@@ -107,7 +156,8 @@ class RunArtifacts:
         """
         _check_name(name)
         folder = self.folder
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(folder)
+        check_artifact_folder(folder)
         target = folder / name
         if isinstance(obj, (bytes, bytearray, memoryview)):
             kind = "bytes"
@@ -130,7 +180,7 @@ class RunArtifacts:
     def _locate(self, run_id: str | None, condition: str | None, replicate: int | None) -> Path:
         if run_id is None and condition is None and replicate is None:
             return self.folder
-        run = _resolve_run(self.root, run_id) if run_id is not None else self.run_id
+        run = _resolve_run(self.database, run_id) if run_id is not None else self.run_id
         return artifact_folder(self.root, run, self.condition if condition is None else condition,
                                self.replicate if replicate is None else replicate)
 
@@ -158,6 +208,8 @@ class RunArtifacts:
 
         Raises:
             ArtifactNotFoundError: no such artifact (lists the available ones).
+            RunIdError: ``run_id`` names no experiment run of this store.
+            InsecureStoreError: other users can write the artifact or its folders.
         """
         return read_artifact(self._locate(run_id, condition, replicate), name)
 
@@ -189,8 +241,15 @@ def existing_artifact(folder: Path, name: str) -> Path:
 
 
 def read_artifact(folder: Path, name: str) -> Any:
-    """The content of artifact ``name`` in ``folder``: the object if pickled, else bytes."""
+    """The content of artifact ``name`` in ``folder``: the object if pickled, else bytes.
+
+    Raises:
+        ArtifactNotFoundError: there is no such artifact.
+        InsecureStoreError: other users can write it or its folders.
+    """
     path = existing_artifact(folder, name)
+    check_artifact_folder(folder)
+    check_private(path, "artifact")
     data = path.read_bytes()
     if _read_index(folder).get(name) == "pickle":
         return pickle.loads(data)

@@ -27,7 +27,13 @@ is overwritten.
 
 Entries are pickles: loading one runs code, exactly like importing a module.
 Only use caches you wrote yourself; the cache folder is created readable by
-its owner only (mode ``0o700``). Delete the folder to clear the cache.
+its owner only (mode ``0o700``), and a cache folder (or entry) that other
+users can write is refused, like ssh refuses such a ``~/.ssh``. Delete the
+folder to clear the cache.
+
+Looking a step up reads the context as the framework, not as the user's
+code: it never counts as reading a key (so a treatment key that nothing reads
+is still reported), while a hit counts the keys the step read when it ran.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from crystallize.core.pipeline import CacheLookup
 from crystallize.core.pipeline_step import PipelineStep
 from crystallize.store.files import atomic_write
 from crystallize.store.hashing import UnhashableError, feed, new_digest
+from crystallize.store.permissions import check_private, make_private_dirs
 from crystallize.store.tracking import (
     GlobalState,
     TrackingContext,
@@ -95,6 +102,16 @@ class _Pending:
     artifacts_before: int
 
 
+def _count_reads(ctx: FrozenContext, variant: _Variant) -> None:
+    """On a hit, count the keys the step read when it ran as read now (the step's
+    code did read them; only its output comes from the cache)."""
+    if variant.all_keys:
+        ctx.keys()
+        return
+    for name in variant.keys:
+        ctx.get(name)
+
+
 def _warn_once(step: str, message: str) -> None:
     if step not in _warned:
         _warned.add(step)
@@ -114,20 +131,36 @@ class FileStepCache:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = str(root)
+        self._trusted: set[str] = set()  # folders found owner-only in this process
 
     def __repr__(self) -> str:
         return f"FileStepCache({self.root!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"root": self.root}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.root = state["root"]
+        self._trusted = set()
 
     # -- paths ---------------------------------------------------------------
     def _path(self, name: str, suffix: str) -> Path:
         return Path(self.root) / name[:2] / f"{name}{suffix}"
 
+    def _check(self, folder: Path) -> None:
+        """Refuse the cache folder and ``folder`` inside it when other users can write them.
+
+        Raises:
+            InsecureStoreError: one of them is writable by others or owned by another user.
+        """
+        for level in (Path(self.root), folder):
+            if str(level) not in self._trusted and level.is_dir():
+                check_private(level, "step cache folder")
+                self._trusted.add(str(level))
+
     def _folder(self, path: Path) -> None:
-        root = Path(self.root)
-        if not root.is_dir():
-            root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(root, 0o700)
-        path.parent.mkdir(exist_ok=True, mode=0o700)
+        make_private_dirs(path.parent)
+        self._check(path.parent)
 
     # -- keys ----------------------------------------------------------------
     @staticmethod
@@ -155,8 +188,10 @@ class FileStepCache:
         return str(digest.hexdigest())
 
     def _variants(self, base: str) -> list[_Variant]:
+        path = self._path(base, ".json")
+        self._check(path.parent)
         try:
-            data = json.loads(self._path(base, ".json").read_bytes())
+            data = json.loads(path.read_bytes())
             return [_Variant.from_json(v) for v in data]
         except (OSError, ValueError, KeyError, TypeError):
             return []
@@ -164,8 +199,11 @@ class FileStepCache:
     # -- entries ---------------------------------------------------------------
     def _read(self, key: str) -> tuple[Any, ...] | None:
         path = self._path(key, ".entry")
+        self._check(path.parent)
         try:
-            blob = path.read_bytes()
+            with open(path, "rb") as handle:
+                check_private(path, "step cache entry")
+                blob = handle.read()
         except OSError:
             return None
         view = memoryview(blob)
@@ -191,12 +229,13 @@ class FileStepCache:
         try:
             base = self._base(step, data)
             for variant in self._variants(base):
-                values = dict(ctx.as_dict())
+                values = dict(ctx._values())  # noqa: SLF001 - the framework's view: not a read by the user's code
                 rng_state = ctx.rng.bit_generator.state if variant.rng else None
                 globals_now = global_state() if variant.global_rng else None
                 key = self._key(base, variant, values, set(), rng_state, globals_now)
                 entry = self._read(key)
                 if entry is not None:
+                    _count_reads(ctx, variant)
                     return CacheLookup(True, self._replay(entry, ctx), key)
         except UnhashableError as exc:
             _warn_once(step.name, f"step {step.name!r} is not cached: {exc}")
@@ -207,8 +246,9 @@ class FileStepCache:
     @staticmethod
     def _replay(entry: tuple[Any, ...], ctx: FrozenContext) -> Any:
         value, writes, rng_after, global_after = entry
+        present = ctx._values()  # noqa: SLF001 - not a read by the user's code
         for name, written in writes.items():
-            if name not in ctx:
+            if name not in present:
                 ctx[name] = written
         if rng_after is not None:
             ctx.rng.bit_generator.state = rng_after
@@ -234,7 +274,7 @@ class FileStepCache:
         global_changed = not same_global_state(pending.global_before, after)
         variant = _Variant(tuple(dict.fromkeys([*view.keys_read, *reads])), view.read_all,
                            view.rng_entry is not None, global_changed)
-        values = {k: v for k, v in view._inner.as_dict().items() if k not in view.writes}
+        values = {k: v for k, v in view._inner._values().items() if k not in view.writes}  # noqa: SLF001
         absent = set(view.writes)
         try:
             key = self._key(pending.base, variant, values, absent, view.rng_entry, pending.global_before)

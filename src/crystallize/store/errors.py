@@ -3,21 +3,111 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from crystallize.core.exceptions import CrystallizeError
+from crystallize.core.exceptions import CrystallizeError, CrystallizeWarning
 
 __all__ = [
     "ArtifactNotFoundError",
     "DefinitionChangedError",
+    "ExperimentRunBusyError",
+    "InsecureStoreError",
+    "OptionalStoppingWarning",
     "RunIdError",
+    "StoreDamagedError",
     "StoreError",
     "StoreNotFoundError",
     "StoreVersionError",
+    "StoreWriteError",
 ]
 
 
 class StoreError(CrystallizeError):
-    """The run store cannot do what was asked."""
+    """The run store cannot do what was asked.
+
+    Attributes:
+        path: the store's database file or folder, when known.
+    """
+
+    path: str | None = None
+
+
+class StoreDamagedError(StoreError):
+    """The store's database (or its write-ahead log, or one of its cells) is damaged."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"the store {path} is damaged: {detail}")
+
+
+class StoreWriteError(StoreError):
+    """Runs could not be recorded (a full disk, a read-only or deleted store file).
+
+    Nothing computed is lost: the result is kept on the error.
+
+    Attributes:
+        path: the store's database file.
+        result: the experiment's :class:`~crystallize.core.result.Result`
+            (every run, and the verdicts), or ``None`` when the failure came
+            before any run.
+        run_id: the experiment run being recorded, if any.
+    """
+
+    def __init__(self, path: str, detail: str, *, result: Any = None, run_id: str | None = None) -> None:
+        self.path = path
+        self.detail = detail
+        self.result = result
+        self.run_id = run_id
+        kept = ""
+        if result is not None:
+            runs = len(getattr(result, "records", ()))
+            kept = (f"; nothing computed is lost: the result ({runs} runs) is on this error's .result "
+                    "(save it with .result.to_json(path))")
+        super().__init__(f"could not record experiment run {run_id or '(new)'} in the store {path}: {detail}{kept}")
+
+
+class InsecureStoreError(StoreError):
+    """A store, cache or artifacts folder (or the database) can be written by other users.
+
+    Like ssh with ``~/.ssh``: another user who can write there could replace
+    cache entries or artifacts, which are pickles and run code when loaded.
+    """
+
+    def __init__(self, path: str, problem: str, fix: str) -> None:
+        self.path = path
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"refusing to use {path}: {problem}; other users could plant pickles that run code as you. "
+                         f"Run: {fix}")
+
+
+class ExperimentRunBusyError(StoreError):
+    """Another live process holds the lease on the experiment run to resume."""
+
+    def __init__(self, path: str, run_id: str, name: str, holder: str, age: float, timeout: float) -> None:
+        self.path = path
+        self.run_id = run_id
+        self.holder = holder
+        super().__init__(
+            f"experiment run {run_id} of {name!r} in {path} is being run by another process ({holder}, "
+            f"last heartbeat {age:.0f} s ago); resuming it now would run its remaining runs twice. Wait for it "
+            f"to finish, then resume again (a lease whose process died is taken over at once on the same host, "
+            f"after {timeout:.0f} s without a heartbeat from another host)"
+        )
+
+
+class OptionalStoppingWarning(CrystallizeWarning):
+    """A stored experiment run whose verdicts were already computed is being extended.
+
+    Adding replicates after looking at the verdicts, and stopping once one is
+    accepted, inflates the false-positive rate (5% becomes about 16.5% with 6
+    looks); the verdicts of a fixed design assume the replicate count was
+    decided in advance.
+    """
+
+
+OptionalStoppingWarning.__module__ = "crystallize.store"
 
 
 class StoreNotFoundError(StoreError, FileNotFoundError):

@@ -6,7 +6,6 @@ holds the recorded samples, verdicts, errors and provenance.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -18,10 +17,11 @@ from typing import Any
 from crystallize.core.record import RunRecord
 from crystallize.core.result import Result
 from crystallize.core.verdict import Verdict
-from crystallize.store.artifacts import artifact_folder, existing_artifact, read_artifact
-from crystallize.store.errors import RunIdError, StoreNotFoundError
-from crystallize.store.rows import RUN_COLUMNS, record_from_row
-from crystallize.store.schema import connect, locate
+from crystallize.store.artifacts import artifact_folder, check_artifact_folder, existing_artifact, read_artifact
+from crystallize.store.errors import StoreNotFoundError
+from crystallize.store.rows import RUN_COLUMNS, loads_cell, record_from_row
+from crystallize.store.run_ids import resolve_run_id
+from crystallize.store.schema import connect, locate, store_error
 
 __all__ = ["ExperimentInfo", "ExperimentRunInfo", "Store"]
 
@@ -99,9 +99,13 @@ class Store:
     Args:
         path: the store folder (default ``./.crystallize``) or its ``.db`` file.
 
+    Reading records, results and listings runs no code; loading a pickled
+    artifact does, so artifacts in folders other users can write are refused.
+
     Raises:
         StoreNotFoundError: there is no store at ``path``.
         StoreVersionError: the store was written by a newer crystallize.
+        StoreDamagedError: the database or its write-ahead log is damaged.
     """
 
     def __init__(self, path: str | os.PathLike[str] = ".crystallize") -> None:
@@ -109,7 +113,7 @@ class Store:
         if not self.db_path.is_file():
             raise StoreNotFoundError(str(path))
         self._conn: sqlite3.Connection = connect(self.db_path, create=False)
-        self._empty = int(self._conn.execute("PRAGMA user_version").fetchone()[0]) == 0
+        self._empty = int(self._sql("PRAGMA user_version").fetchone()[0]) == 0
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -124,8 +128,23 @@ class Store:
         """Close the database connection."""
         self._conn.close()
 
+    def _sql(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise store_error(self.db_path, exc) from exc
+
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return [] if self._empty else self._conn.execute(sql, params).fetchall()
+        if self._empty:
+            return []
+        cursor = self._sql(sql, params)
+        try:
+            return cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise store_error(self.db_path, exc) from exc
+
+    def _json(self, text: Any, where: str, column: str) -> Any:
+        return loads_cell(text, str(self.db_path), where, column)
 
     # -- listings --------------------------------------------------------------
     def experiments(self) -> list[ExperimentInfo]:
@@ -134,7 +153,8 @@ class Store:
             "SELECT e.fingerprint, e.name, e.created, "
             "(SELECT COUNT(*) FROM experiment_runs r WHERE r.fingerprint = e.fingerprint), e.definition "
             "FROM experiments e ORDER BY e.created DESC")
-        return [ExperimentInfo(fp, name, float(created), int(n), json.loads(d)) for fp, name, created, n, d in rows]
+        return [ExperimentInfo(fp, name, float(created), int(n), self._json(d, f"experiment {name!r}", "definition"))
+                for fp, name, created, n, d in rows]
 
     def experiment_runs(self, name: str | None = None) -> list[ExperimentRunInfo]:
         """Every experiment run (of experiment ``name`` if given), newest first."""
@@ -144,7 +164,8 @@ class Store:
     def _infos(self, sql: str, params: tuple[Any, ...]) -> list[ExperimentRunInfo]:
         rows = self._rows(sql, params)
         return [ExperimentRunInfo(rid, rname, fp, status, float(started), None if fin is None else float(fin),
-                                  int(seed), int(reps), tuple(json.loads(conds)), int(ok), int(bad), int(nv), int(na))
+                                  int(seed), int(reps), tuple(self._json(conds, f"experiment run {rid}", "conditions")),
+                                  int(ok), int(bad), int(nv), int(na))
                 for rid, rname, fp, status, started, fin, seed, reps, conds, ok, bad, nv, na in rows]
 
     def experiment_run(self, run_id: str) -> ExperimentRunInfo:
@@ -163,38 +184,38 @@ class Store:
             RunIdError: no run matches (recent ids listed), or several do
                 (the matches listed).
         """
-        prefix = str(prefix).strip()
-        if not prefix:
-            raise RunIdError(prefix, self._recent(), ambiguous=False)
-        matches = [r[0] for r in self._rows(
-            "SELECT id FROM experiment_runs WHERE substr(id, 1, ?) = ? ORDER BY started DESC", (len(prefix), prefix))]
-        if prefix in matches:
-            return prefix
-        if len(matches) == 1:
-            return str(matches[0])
-        raise RunIdError(prefix, matches or self._recent(), ambiguous=bool(matches))
-
-    def _recent(self) -> list[str]:
-        return [r[0] for r in self._rows("SELECT id FROM experiment_runs ORDER BY started DESC LIMIT 5")]
+        try:
+            return resolve_run_id(None if self._empty else self._conn, prefix)
+        except sqlite3.Error as exc:
+            raise store_error(self.db_path, exc) from exc
 
     # -- one experiment run ----------------------------------------------------
     def _run_row(self, run_id: str) -> tuple[Any, ...]:
         rid = self.resolve_run_id(run_id)
-        row = self._conn.execute("SELECT id, name, status, replicates, conditions, provenance FROM experiment_runs "
-                                 "WHERE id = ?", (rid,)).fetchone()
+        row = self._sql("SELECT id, name, status, replicates, conditions, provenance FROM experiment_runs "
+                        "WHERE id = ?", (rid,)).fetchone()
         return tuple(row)
 
     def _records(self, run_id: str, replicates: int, conditions: list[str]) -> list[RunRecord]:
-        rows = self._conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE experiment_run_id = ? AND replicate < ?",
-                                  (run_id, replicates)).fetchall()
+        cursor = self._sql(f"SELECT {RUN_COLUMNS} FROM runs WHERE experiment_run_id = ? AND replicate < ?",
+                           (run_id, replicates))
         order = {c: i for i, c in enumerate(conditions)}
-        records = [record_from_row(r) for r in rows]
-        return sorted(records, key=lambda r: (r.replicate, order.get(r.condition, len(order))))
+        try:
+            records = [record_from_row(r, str(self.db_path), run_id) for r in cursor]  # streamed, not fetched whole
+        except sqlite3.Error as exc:
+            raise store_error(self.db_path, exc) from exc
+        records.sort(key=lambda r: (r.replicate, order.get(r.condition, len(order))))
+        return records
 
     def load_records(self, run_id: str) -> list[RunRecord]:
-        """Every recorded run of an experiment run, in plan order (replicate, then condition)."""
+        """Every recorded run of an experiment run, in plan order (replicate, then condition).
+
+        Raises:
+            RunIdError: ``run_id`` names no experiment run, or several.
+            StoreDamagedError: a cell holds no valid JSON (names the run).
+        """
         rid, _, _, replicates, conditions, _ = self._run_row(run_id)
-        return self._records(rid, int(replicates), json.loads(conditions))
+        return self._records(rid, int(replicates), self._json(conditions, f"experiment run {rid}", "conditions"))
 
     def load_result(self, run_id: str) -> Result:
         """The :class:`Result` of a stored experiment run (``run_id`` may be a unique prefix).
@@ -203,12 +224,14 @@ class Store:
         recomputed. ``interrupted`` is true unless the run completed.
         """
         rid, name, status, replicates, conditions_json, provenance = self._run_row(run_id)
-        conditions = json.loads(conditions_json)
+        where = f"experiment run {rid}"
+        conditions = self._json(conditions_json, where, "conditions")
         records = self._records(rid, int(replicates), conditions)
-        verdicts = [Verdict.from_dict(json.loads(d)) for (d,) in self._conn.execute(
-            "SELECT data FROM verdicts WHERE experiment_run_id = ? ORDER BY position", (rid,))]
-        return Result(name, tuple(conditions), tuple(records), tuple(verdicts), json.loads(provenance), rid,
-                      status != "completed")
+        verdicts = [Verdict.from_dict(self._json(d, f"{where}, verdict {position}", "data"))
+                    for position, d in self._rows("SELECT position, data FROM verdicts WHERE experiment_run_id = ? "
+                                                  "ORDER BY position", (rid,))]
+        return Result(name, tuple(conditions), tuple(records), tuple(verdicts),
+                      self._json(provenance, where, "provenance"), rid, status != "completed")
 
     # -- artifacts ---------------------------------------------------------------
     def artifact_path(self, run_id: str, condition: str, replicate: int, name: str) -> Path:
@@ -219,9 +242,20 @@ class Store:
             ArtifactNotFoundError: that run saved no such artifact.
         """
         folder = artifact_folder(self.root, self.resolve_run_id(run_id), condition, replicate)
-        return existing_artifact(folder, name)
+        path = existing_artifact(folder, name)
+        check_artifact_folder(folder)
+        return path
 
     def load_artifact(self, run_id: str, condition: str, replicate: int, name: str) -> Any:
-        """Artifact ``name`` of one run: the object if it was pickled, else the file's bytes."""
+        """Artifact ``name`` of one run: the object if it was pickled, else the file's bytes.
+
+        ``run_id`` is looked up in the database (an id, or a unique prefix);
+        anything else is refused, never used as a path.
+
+        Raises:
+            RunIdError: ``run_id`` names no experiment run, or several.
+            ArtifactNotFoundError: that run saved no such artifact.
+            InsecureStoreError: other users can write the artifact or its folders.
+        """
         folder = artifact_folder(self.root, self.resolve_run_id(run_id), condition, replicate)
         return read_artifact(folder, name)

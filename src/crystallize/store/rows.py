@@ -9,6 +9,7 @@ SQLite client.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,8 +17,9 @@ from crystallize.core.jsonable import to_jsonable
 from crystallize.core.pipeline import StepRecord
 from crystallize.core.record import RunError, RunRecord
 from crystallize.core.verdict import Verdict
+from crystallize.store.errors import StoreDamagedError
 
-__all__ = ["RUN_COLUMNS", "UPSERT_RUN", "dumps", "record_from_row", "run_row", "verdict_row"]
+__all__ = ["RUN_COLUMNS", "UPSERT_RUN", "dumps", "loads_cell", "record_from_row", "run_row", "verdict_row"]
 
 RUN_COLUMNS = ("condition, replicate, seed, status, metrics, params, error, duration, started, host, steps, "
                "artifacts, attempts")
@@ -47,9 +49,16 @@ def _step(step: Any) -> Any:
 
 def _step_record(data: Any) -> Any:
     try:
+        data["name"] = sys.intern(data["name"])  # one copy of each name and hash for every loaded record
+        data["step_hash"] = sys.intern(data["step_hash"])
         return StepRecord(**data)
-    except TypeError:  # written by another version: keep the mapping
+    except (TypeError, KeyError):  # written by another version: keep the mapping
         return data
+
+
+def _interned(mapping: Any) -> Any:
+    """``mapping`` with its keys interned: a store of many runs repeats the same few names."""
+    return {sys.intern(k): v for k, v in mapping.items()} if type(mapping) is dict else mapping
 
 
 def run_row(run_id: str, record: RunRecord) -> tuple[Any, ...]:
@@ -66,16 +75,51 @@ def run_row(run_id: str, record: RunRecord) -> tuple[Any, ...]:
     )
 
 
-def record_from_row(row: Sequence[Any]) -> RunRecord:
-    """Rebuild a :class:`RunRecord` from a row selected with :data:`RUN_COLUMNS`."""
+def loads_cell(text: Any, source: str, where: str, column: str) -> Any:
+    """``json.loads(text)``, or a :class:`StoreDamagedError` naming the cell.
+
+    Args:
+        text: the cell's content.
+        source: the store's database file.
+        where: the row, e.g. ``"experiment run 3f2a..., run baseline/3"``.
+        column: the column's name.
+    """
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        shown = repr(text) if len(repr(text)) <= 60 else repr(text)[:57] + "..."
+        raise StoreDamagedError(source, f"{where}: its {column} cell is not valid JSON ({exc}; it holds {shown}); "
+                                        "fix or delete that row with any SQLite client") from None
+
+
+def record_from_row(row: Sequence[Any], source: str = "", experiment_run: str = "") -> RunRecord:
+    """Rebuild a :class:`RunRecord` from a row selected with :data:`RUN_COLUMNS`.
+
+    Args:
+        row: the row.
+        source: the store's database file, for messages.
+        experiment_run: the experiment run's id, for messages.
+
+    Raises:
+        StoreDamagedError: a cell holds no valid JSON (names the run and the store).
+    """
     (condition, replicate, seed, status, metrics, params, error, duration, started, host, steps,
      artifacts, _attempts) = row
-    return RunRecord(
-        condition, int(replicate), int(seed), status, json.loads(metrics),
-        RunError(**json.loads(error)) if error else None, float(duration), float(started), host,
-        json.loads(params), tuple(_step_record(s) for s in json.loads(steps)),
-        tuple(json.loads(artifacts)) if artifacts else (),
-    )
+    where = f"experiment run {experiment_run}, run {condition}/{replicate}"
+    try:
+        return RunRecord(
+            sys.intern(condition), int(replicate), int(seed), status,
+            _interned(loads_cell(metrics, source, where, "metrics")),
+            RunError(**loads_cell(error, source, where, "error")) if error else None, float(duration),
+            float(started), sys.intern(host), _interned(loads_cell(params, source, where, "params")),
+            tuple(_step_record(s) for s in loads_cell(steps, source, where, "steps")),
+            tuple(loads_cell(artifacts, source, where, "artifacts")) if artifacts else (),
+        )
+    except StoreDamagedError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise StoreDamagedError(source, f"{where}: a cell holds an unexpected value ({exc}); fix or delete that "
+                                        "row with any SQLite client") from None
 
 
 def verdict_row(run_id: str, position: int, verdict: Verdict) -> tuple[Any, ...]:

@@ -9,6 +9,7 @@ holds the lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -17,9 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from crystallize.store.errors import StoreError, StoreVersionError
+from crystallize.store.errors import StoreDamagedError, StoreError, StoreVersionError, StoreWriteError
+from crystallize.store.permissions import create_private_file
+from crystallize.store.wal import check_wal
 
-__all__ = ["DB_NAME", "SCHEMA_VERSION", "connect", "locate", "transaction"]
+__all__ = ["DB_NAME", "SCHEMA_VERSION", "connect", "locate", "store_error", "transaction"]
 
 log = logging.getLogger("crystallize")
 
@@ -88,9 +91,47 @@ CREATE TABLE IF NOT EXISTS verdicts (
 );
 """
 
+#: Added after schema version 1 without changing it (older versions ignore the table).
+_LEASES = """
+CREATE TABLE IF NOT EXISTS leases (
+    experiment_run_id TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    host        TEXT NOT NULL,
+    pid         INTEGER NOT NULL,
+    heartbeat   REAL NOT NULL
+)
+"""
+
+
+def store_error(path: Path, exc: sqlite3.Error, run_id: str | None = None) -> StoreError:
+    """A one-line :class:`StoreError` naming ``path`` for an error of SQLite."""
+    text = str(exc)
+    lower = text.lower()
+    if "readonly" in lower or "read-only" in lower:
+        return StoreWriteError(str(path), f"the database is read-only ({text}); check the permissions of {path} "
+                                          "and of its folder, or pass store= a folder you can write",
+                               run_id=run_id)
+    if "full" in lower:
+        return StoreWriteError(str(path), f"the disk is full ({text}); free some space, or pass store= a folder "
+                                          "on another disk", run_id=run_id)
+    if "not a database" in lower or "malformed" in lower or "corrupt" in lower:
+        return StoreDamagedError(str(path), f"{text}. Move it aside (mv {path} {path}.damaged) to start a new "
+                                            "store there, or restore it from a backup")
+    if "unable to open" in lower:
+        return StoreWriteError(str(path), f"cannot open the database ({text}); check that its folder exists and "
+                                          "that you can write it", run_id=run_id)
+    return StoreError(f"the store {path}: {type(exc).__name__}: {text}")
+
 
 def locate(path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """``(folder, database file)`` of a store given as a folder or as a ``.db`` file."""
+    """``(folder, database file)`` of a store given as a folder or as a ``.db`` file.
+
+    Raises:
+        StoreError: ``path`` is empty, or an existing file that is no ``.db``.
+    """
+    if not str(os.fspath(path)).strip():
+        raise StoreError(f"store={os.fspath(path)!r} is empty; pass a folder path (created if missing), None for "
+                         "the default ./.crystallize, or False to record nothing")
     given = Path(path).expanduser().absolute()
     if given.suffix == ".db":
         return given.parent, given
@@ -120,19 +161,29 @@ def _retry(path: Path, fn: Callable[[], T]) -> T:
 
 
 def transaction(conn: sqlite3.Connection, path: Path, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """Run ``fn(conn)`` in one write transaction, retried while the database is locked."""
+    """Run ``fn(conn)`` in one write transaction, retried while the database is locked.
+
+    Raises:
+        StoreError: SQLite failed (a full disk, a read-only or damaged file);
+            the message names ``path``.
+    """
 
     def attempt() -> T:
         conn.execute("BEGIN IMMEDIATE")
         try:
             value = fn(conn)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the first error is the one to report
+                    conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         return value
 
-    return _retry(path, attempt)
+    try:
+        return _retry(path, attempt)
+    except sqlite3.Error as exc:
+        raise store_error(path, exc) from exc
 
 
 def _check_version(conn: sqlite3.Connection, path: Path) -> int:
@@ -149,10 +200,32 @@ def _create(conn: sqlite3.Connection) -> None:
             if statement.strip():
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.execute(_LEASES)
+
+
+def _open(path: Path, create: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        version = _check_version(conn, path)
+        if create and (version == 0 or conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'leases'").fetchone() is None):
+            _retry(path, lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
+            transaction(conn, path, _create)
+            _check_version(conn, path)
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
     """Open the store database at ``path`` (WAL mode, long busy timeout).
+
+    A new database file is created owner-only (SQLite gives its ``-wal`` and
+    ``-shm`` files the same mode). A write-ahead log that SQLite's recovery
+    would silently cut short is refused before SQLite opens it.
 
     Args:
         path: the ``store.db`` file.
@@ -160,12 +233,20 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
 
     Raises:
         StoreVersionError: the file was written by a newer crystallize.
+        StoreDamagedError: the file or its write-ahead log is damaged.
+        StoreError: SQLite cannot open it (the message names the path).
     """
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-    if _check_version(conn, path) == 0 and create:
-        _retry(path, lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
-        transaction(conn, path, _create)
-        _check_version(conn, path)
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
+    if create:
+        try:
+            create_private_file(path)
+        except OSError as exc:
+            raise StoreWriteError(str(path), f"cannot create the database: {exc}") from exc
+    problem = check_wal(path)
+    if problem is not None:
+        raise StoreDamagedError(str(path), f"{problem}. SQLite would drop them silently on opening it: copy the "
+                                           f"store folder aside first (cp -a {path.parent} {path.parent}.damaged); "
+                                           f"to go on without them, move {path}-wal aside")
+    try:
+        return _open(path, create)
+    except sqlite3.Error as exc:
+        raise store_error(path, exc) from exc
