@@ -37,7 +37,7 @@ __all__ = ["KEEP_NANNIES", "DaskBackend", "DaskPool", "private_client"]
 log = logging.getLogger("crystallize")
 
 KEEP_NANNIES = "3650d"  # a lost-worker-timeout that never passes: a LocalCluster then keeps every nanny
-_TARGET = 0.05  # seconds a batch should last: a Dask task costs the scheduler about a millisecond
+_TARGET = 0.1  # seconds a batch lasts (at least, once known): a task costs the client and scheduler a few ms
 _LOOK_EVERY = 2.0  # seconds between looks at how many worker threads the cluster has
 _POOLS: dict[str, DaskPool] = {}  # experiment runs in this process -> their pools, for the start events
 _POOLS_LOCK = threading.Lock()
@@ -78,7 +78,7 @@ class DaskPool:
 
     def __init__(self, client: Any, plugin: str, experiment: str, timeout: float | None) -> None:
         self.client = client
-        self.target = _TARGET
+        self.target = self.shortest = _TARGET
         self.slots = self.depth = 1
         self._plugin = plugin
         self._prefix = f"crystallize-{experiment}-batch"
