@@ -132,20 +132,27 @@ def test_an_adaptive_cluster_that_starts_with_no_workers_scales_up_for_the_run(r
 
 
 def test_a_scheduler_with_an_idle_timeout_shorter_than_the_run_stays_up_for_it():
-    import time
+    class Busy:
+        """Gives the scheduler a task just before the experiment run starts: its idle clock starts then."""
+
+        def on_experiment_start(self, experiment, planned, todo):
+            assert client.submit(pow, 2, 3).result() == 8
 
     with own_cluster(workers=2, scheduler_kwargs={"idle_timeout": "2s"}) as (cluster, client):
-        keep = client.submit(time.sleep, 4, pure=False)  # keeps it up while the experiment run gets ready
-        result = make(replicates=12, sleep_at=tuple(range(12)), sleep_for=1.5).run(backend=client, store=False,
-                                                                                  progress=False)
-        assert keep.done() and all(r.ok for r in result.records) and len(result.records) == 48
+        result = make(replicates=8, sleep_at=tuple(range(8)), sleep_for=1.5).run(
+            backend=client, store=False, progress=False, callbacks=[Busy()])  # 6 s or more
+        assert all(r.ok for r in result.records) and len(result.records) == 32
         assert cluster.scheduler.status.name == "running"
 
 
 def test_workers_that_join_during_a_run_take_runs():
+    def grow():
+        cluster.scale(2)
+        client.wait_for_workers(2, timeout=120)  # however long a worker takes to start on a busy machine
+
     with own_cluster() as (cluster, client):
         result = make(replicates=40, sleep_at=tuple(range(40)), sleep_for=0.25).run(
-            backend=client, store=False, progress=False, callbacks=[OnFirstRecord(lambda: cluster.scale(2))])
+            backend=client, store=False, progress=False, callbacks=[OnFirstRecord(grow)])
         assert all(r.ok for r in result.records) and len(result.records) == 160
         assert len({r.metrics["pid"] for r in result.records}) == 2
 
