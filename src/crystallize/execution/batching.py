@@ -103,8 +103,9 @@ class BatchSizer:
         slots: batches that run at once.
         target: seconds a batch should last.
         single: always one run per batch (used with timeouts).
-        shortest: seconds a batch lasts at least, balance or not (a pool whose
-            every batch costs its scheduler a few milliseconds: Dask).
+        shortest: seconds a batch lasts at least, balance or not, once four
+            runs per slot are measured (a pool whose every batch costs its
+            scheduler a few milliseconds: Dask).
     """
 
     def __init__(self, slots: int, target: float, *, single: bool = False, shortest: float = 0.0) -> None:
@@ -125,7 +126,9 @@ class BatchSizer:
         if self.single or self._runs == 0:
             return 1
         mean = max(self._seconds / self._runs, 1e-7)
-        balanced = max(math.ceil(remaining / (self.slots * 4)), math.ceil(self.shortest / mean))
+        balanced = math.ceil(remaining / (self.slots * 4))
+        if self._runs >= self.slots * 4:  # a few runs per slot tell the shortest batch's size well enough
+            balanced = max(balanced, math.ceil(self.shortest / mean))
         return max(1, min(math.ceil(self.target / mean), balanced, _MAX_BATCH))
 
 
