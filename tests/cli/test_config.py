@@ -9,7 +9,7 @@ import pytest
 
 from crystallize import Experiment
 from crystallize.cli.config import ConfigError, load_experiment
-from crystallize.core.stat_test import PairedTTest, PermutationTest, WelchTTest
+from crystallize.core.stat_test import PairedTTest, PermutationTest
 
 from .conftest import EXAMPLE, VALID
 

@@ -168,7 +168,7 @@ def test_hypothesis_on_a_missing_metric_names_what_exists():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"replicates": 0}, ExperimentDefinitionError, "replicates must be a whole number >= 1, got 0"),
+        ({"replicates": 0}, ExperimentDefinitionError, "replicates must be a whole number >= 1, or Sequential(max=...), got 0"),
         ({"replicates": 2.5}, ExperimentDefinitionError, "replicates must be a whole number >= 1"),
         ({"seed": -1}, ExperimentDefinitionError, "seed must be a non-negative int"),
         ({"correction": "sidak"}, ExperimentDefinitionError, "correction='sidak' is not valid"),

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from crystallize import Hypothesis, Result
+from crystallize import Hypothesis
 from crystallize.core.stat_test import PairedTTest, WelchTTest
 
 from ..verdict_runs import crafted_result, relative_margin_result, run_fixed, wide_result

@@ -57,3 +57,14 @@ def test_modules_stay_small(name):
     assert module.__file__ is not None
     with open(module.__file__, encoding="utf-8") as fh:
         assert sum(1 for _ in fh) < 400
+
+
+def test_t_tests_do_not_load_scipy_stats():
+    import subprocess
+    import sys
+
+    code = ("import sys; from crystallize.stats import welch_ttest, paired_ttest; "
+            "welch_ttest([1.0, 2.0, 3.0], [2.0, 3.5, 4.0]); paired_ttest([1.0, 2.0, 3.0], [2.0, 3.5, 4.5]); "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # scipy.stats costs 0.4 s more to import than scipy.special

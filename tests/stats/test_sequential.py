@@ -134,3 +134,40 @@ def test_sequential_plan_agrees_with_statsmodels_for_the_fixed_design():
     assert abs(plan.fixed_replicates - fixed) <= 1
     assert plan.max_replicates > plan.fixed_replicates > plan.median_replicates * 0.5
     assert plan.expected_replicates <= plan.max_replicates
+
+
+def _running_cs(x: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """The confidence sequence of every path (row) after each replicate, as t_confidence_sequence computes it."""
+    n = np.arange(1, x.shape[1] + 1)
+    mean = np.cumsum(x, axis=1) / n
+    sd = np.sqrt(np.maximum(np.cumsum(x**2, axis=1) - n * mean**2, 0.0) / np.maximum(n - 1, 1))
+    half = cs_half_width(sd, n, 0.5, alpha)
+    lower = np.where(n >= 2, mean - half, -np.inf)
+    upper = np.where(n >= 2, mean + half, np.inf)
+    return np.maximum.accumulate(lower, axis=1), np.minimum.accumulate(upper, axis=1)
+
+
+def test_futility_stops_a_null_comparison_early_on_average():
+    # min_effect = 0.5 sd under the null, futility at alpha 0.10, looks every 5 up to 200
+    x = np.random.default_rng(6).normal(0.0, 1.0, size=(2000, 200))
+    accept = _paths_log_e(x, 0.5, "greater")[:, LOOKS] >= LN20
+    futile = _running_cs(x, 0.10)[1][:, LOOKS] < 0.5
+    stopped = accept | futile
+    stop = np.where(stopped.any(axis=1), (LOOKS + 1)[np.argmax(stopped, axis=1)], 200)
+    assert stop.mean() <= 45
+    assert accept.any(axis=1).mean() <= 0.05  # futility changes nothing about false positives
+
+
+def test_holm_on_anytime_p_values_controls_the_family_wise_error():
+    # 3 treatments x 2 metrics, all null; treatments share the baseline, so their differences correlate
+    from crystallize.stats import adjust_pvalues
+
+    rng = np.random.default_rng(7)
+    sims, hits = 1000, 0
+    for _ in range(sims):
+        baseline = rng.normal(size=(2, 200))
+        diffs = [rng.normal(size=200) - baseline[m] for m in range(2) for _ in range(3)]
+        log_e = np.stack([t_eprocess(d, alternative="greater")[LOOKS] for d in diffs])
+        p = np.minimum(1.0, np.exp(-np.maximum.accumulate(np.maximum(log_e, 0.0), axis=1)))
+        hits += any((adjust_pvalues(p[:, k], method="holm") < 0.05).any() for k in range(len(LOOKS)))
+    assert hits / sims <= 0.05

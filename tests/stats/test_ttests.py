@@ -135,3 +135,11 @@ def test_too_few_samples_raise(func):
 def test_paired_length_mismatch():
     with pytest.raises(ValueError, match="paired samples need equal lengths, got n_baseline=3 and n_treatment=2"):
         paired_ttest([1.0, 2.0, 3.0], [1.0, 2.0])
+
+
+def test_zero_variance_with_very_many_arrangements_is_defined():
+    # comb(4000, 2000) and 2**2000 overflow a float: the p-value rounds to 0 instead of raising
+    with pytest.warns(DegenerateDataWarning):
+        assert welch_ttest([1.0] * 2000, [2.0] * 2000).p_value == 0.0
+    with pytest.warns(DegenerateDataWarning):
+        assert paired_ttest(np.arange(2000.0), np.arange(2000.0) + 1).p_value == 0.0

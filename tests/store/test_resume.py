@@ -249,7 +249,7 @@ def test_growing_a_run_whose_verdicts_were_computed_warns_of_optional_stopping(s
     said = _optional_stopping(lambda: make(log_dir, replicates=5).run(store=store_path, progress=False, resume=True))
     assert len(said) == 1
     assert f"experiment run {first.run_id} of 'shift' already had verdicts at 3 replicates" in said[0]
-    assert "optional stopping" in said[0] and "16.5%" in said[0] and "sequential experiments" in said[0]
+    assert "optional stopping" in said[0] and "16.5%" in said[0] and "Sequential(max=...)" in said[0]
 
 
 def test_no_optional_stopping_warning_without_new_replicates_or_earlier_verdicts(store_path, log_dir):

@@ -153,7 +153,9 @@ def interval_label(verdict: Verdict) -> str:
     """``"95% CI"``, ``"90% CI"``, ``"98.33% CI"``: the interval's true two-sided level."""
     if verdict.ci is None:
         return ""
-    return "CI, level not stated" if verdict.ci_level is None else f"{level_text(verdict.ci_level)} CI"
+    if verdict.ci_level is None:
+        return "CI, level not stated"
+    return f"{level_text(verdict.ci_level)} {'CS' if verdict.sequential else 'CI'}"
 
 
 def interval_text(verdict: Verdict, digits: int = 3) -> str:
@@ -213,6 +215,9 @@ def _level_note(v: Verdict) -> str:
     level, alpha = level_text(v.ci_level), f"alpha = {v.alpha:g}"
     if v.ci_level is None:
         return "CI without a level: set by the test, which did not state it."
+    if v.sequential:
+        return (f"{level} CS: confidence sequence at {alpha} (1 - alpha), valid at every look at once, whenever "
+                "the experiment stopped.")
     bound = level_text((1 + v.ci_level) / 2)
     if v.ci_simultaneous:
         where = f"k = {v.comparisons} comparisons" + (f" of family {v.family!r}" if v.family != DEFAULT_FAMILY else "")
@@ -231,7 +236,7 @@ def interval_notes(verdicts: Iterable[Verdict]) -> list[str]:
     verdicts = list(verdicts)
     shown = [v for v in verdicts if v.ci is not None]
     lines = list(dict.fromkeys(_level_note(v) for v in shown))
-    many = [v for v in shown if v.comparisons > 1]
+    many = [v for v in shown if v.comparisons > 1 and not v.sequential]
     simultaneous = [v for v in many if v.ci_simultaneous]
     separate = [v for v in many if not v.ci_simultaneous]
     if simultaneous:

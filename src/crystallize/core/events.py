@@ -3,7 +3,7 @@ user integrations listen to an experiment run."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -29,6 +29,10 @@ class ExperimentListener(Protocol):
     def on_run_complete(self, record: RunRecord) -> None:
         """Called for every finished run, success or failure."""
 
+    def on_look(self, look: Mapping[str, Any]) -> None:
+        """Sequential experiments: called after each look at the evidence with its
+        replicate count and, per verdict, ln E, anytime p-values and decision."""
+
     def on_experiment_end(self, result: Any) -> None:
         """Called once with the final result."""
 
@@ -39,6 +43,7 @@ class Listeners:
     def __init__(self, listeners: Sequence[Any] = ()) -> None:
         self._start = [f for obj in listeners if (f := getattr(obj, "on_experiment_start", None))]
         self._run = [f for obj in listeners if (f := getattr(obj, "on_run_complete", None))]
+        self._look = [f for obj in listeners if (f := getattr(obj, "on_look", None))]
         self._end = [f for obj in listeners if (f := getattr(obj, "on_experiment_end", None))]
 
     def on_experiment_start(self, experiment: Any, planned: Sequence[RunSpec], todo: Sequence[RunSpec]) -> None:
@@ -48,6 +53,10 @@ class Listeners:
     def on_run_complete(self, record: RunRecord) -> None:
         for fn in self._run:
             fn(record)
+
+    def on_look(self, look: Mapping[str, Any]) -> None:
+        for fn in self._look:
+            fn(look)
 
     def on_experiment_end(self, result: Any) -> None:
         for fn in self._end:

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import numbers
 import operator
 import secrets
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from crystallize.core.analysis import CORRECTIONS, INTERVALS, Intervals, check_families, compute_verdicts
-from crystallize.core.design import unreachable_alpha
+from crystallize.core.analysis import CORRECTIONS, INTERVALS, Intervals, check_families
 from crystallize.core.context import FrozenContext
 from crystallize.core.datasource import DataSource, DataSourceFactory
-from crystallize.core.events import Listeners
 from crystallize.core.exceptions import (
     ContextMutationError,
-    CrystallizeWarning,
-    DesignWarning,
     ExperimentDefinitionError,
-    MissingMetricError,
-    RunFailedError,
 )
 from crystallize.core.fingerprint import hash_value
 from crystallize.core.hypothesis import Hypothesis
 from crystallize.core.pipeline import Pipeline
 from crystallize.core.plan import BASELINE, RunSpec, plan_runs, replicate_seed
 from crystallize.core.provenance import environment, git_state
-from crystallize.core.record import RunRecord
 from crystallize.core.result import Result
-from crystallize.core.runner import RunTask
+from crystallize.core.sequential import Sequential
 from crystallize.core.treatment import RESERVED_CONDITIONS, Treatment
-from crystallize.stats.warnings import warn
 
 __all__ = ["Experiment"]
 
@@ -59,10 +48,29 @@ def _whole(value: Any) -> int | None:
 
 
 def _replicates_iv(replicates: Any) -> int:
+    if isinstance(replicates, Sequential):
+        return replicates.max
     count = _whole(replicates)
     if count is None or count < 1:
-        raise ExperimentDefinitionError(f"replicates must be a whole number >= 1, got {replicates!r}")
+        raise ExperimentDefinitionError(
+            f"replicates must be a whole number >= 1, or Sequential(max=...), got {replicates!r}")
     return count
+
+
+def _sequential_iv(hypotheses: Sequence[Hypothesis]) -> None:
+    """A sequential design needs anytime-valid tests: refuse any other, saying why."""
+    for h in hypotheses:
+        test = h.statistical_test
+        if not test.anytime_valid:
+            raise ExperimentDefinitionError(
+                f"hypothesis {h.name!r} uses {test.test_name} in a sequential experiment: a fixed-n test looked at "
+                "after every round inflates false positives (5% becomes about 26% with looks every 5 replicates up "
+                "to 200); use SequentialTTest() (or BettingTest() for bounded metrics), whose p-values stay valid "
+                "however often they are looked at")
+        if h.margin_relative:
+            raise ExperimentDefinitionError(
+                f"hypothesis {h.name!r}: a relative margin is not supported in a sequential experiment; give the "
+                "margin in the metric's units")
 
 
 def _seed_iv(seed: Any) -> int | None:
@@ -155,7 +163,9 @@ class Experiment:
         hypothesis: the primary hypothesis (``result.metrics["hypothesis"]``).
         hypotheses: further hypotheses.
         replicates: runs per condition; replicate ``i`` of every condition
-            shares one seed (common random numbers).
+            shares one seed (common random numbers). ``Sequential(max=...)``
+            runs them in rounds until every hypothesis is decided (see
+            :class:`~crystallize.core.sequential.Sequential`).
         seed: the master seed (default: drawn at random and recorded).
         name: the experiment's name in stores and reports.
         correction: multiple-comparison correction within each family of
@@ -178,12 +188,13 @@ class Experiment:
         treatments: Iterable[Treatment] = (),
         hypothesis: Hypothesis | None = None,
         hypotheses: Iterable[Hypothesis] = (),
-        replicates: int = 1,
+        replicates: int | Sequential = 1,
         seed: int | None = None,
         name: str | None = None,
         correction: str | None = "holm",
         intervals: Intervals = "per-comparison",
     ) -> None:
+        design = replicates if isinstance(replicates, Sequential) else None
         replicates = _replicates_iv(replicates)
         seed = _seed_iv(seed)
         if correction not in CORRECTIONS:
@@ -198,6 +209,10 @@ class Experiment:
         self.pipeline = pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)
         self.treatments = _treatments_iv(treatments)
         self.hypotheses = _hypotheses_iv(hypothesis, hypotheses)
+        if design is not None:
+            _sequential_iv(self.hypotheses)
+        #: The sequential design, or ``None`` for a fixed number of replicates.
+        self.sequential: Sequential | None = design
         self.replicates = replicates
         self.seed_given = seed is not None
         self.seed: int = seed if seed is not None else secrets.randbits(32)
@@ -242,6 +257,7 @@ class Experiment:
             "hypotheses": [h.describe() for h in self.hypotheses],
             "correction": self.correction,
             "intervals": self.intervals,
+            **({"sequential": self.sequential.describe()} if self.sequential else {}),
         }
 
     def fingerprint(self) -> str:
@@ -314,101 +330,24 @@ class Experiment:
                 (the finished runs stay committed; ``exc.result`` holds them).
             ExperimentDefinitionError: an argument is invalid (the message says which).
         """
-        from crystallize.execution import drive, make_progress, resolve_backend  # noqa: PLC0415
-        from crystallize.execution.base import describe as describe_backend  # noqa: PLC0415
-        from crystallize.execution.interrupts import StopSignals  # noqa: PLC0415
-        from crystallize.store import resolve_store  # noqa: PLC0415
+        from crystallize.lifecycle import run_experiment  # noqa: PLC0415 - the run's life, above the model
 
-        timeout = _timeout_iv(timeout)
-        self.replicates = _replicates_iv(self.replicates)  # attributes may have been set after __init__
+        return run_experiment(self, backend=backend, workers=workers, store=store, resume=resume,
+                              progress=progress, fail_fast=fail_fast, timeout=timeout, callbacks=callbacks)
+
+    def check_run_arguments(self, timeout: Any) -> float | None:
+        """Check what may have changed since ``__init__`` (attributes set later) and
+        ``run``'s ``timeout``; return the timeout in seconds.
+
+        Raises:
+            ExperimentDefinitionError: naming the bad value and what to pass.
+        """
+        if isinstance(self.replicates, Sequential):  # set after __init__
+            _sequential_iv(self.hypotheses)
+            self.sequential = self.replicates
+        self.replicates = _replicates_iv(self.replicates)
         self.seed = _seed_iv(self.seed)  # type: ignore[assignment]  # never None here
-        for message in unreachable_alpha(self.hypotheses, len(self.treatments), self.replicates, self.correction):
-            warn(message, DesignWarning)
-        runner = resolve_backend(backend, workers)
-        run_store = resolve_store(store)
-        bar = None
-        # Objects alive before the runs (imported libraries, the user's data) are set
-        # aside from the collector while runs pile up records; otherwise every full
-        # collection rescans them all, which costs more than a cheap run. They return
-        # to the collector, uncollected garbage included, when the run ends.
-        gc.freeze()
-        # Ctrl-C and SIGTERM: the first stops the run cleanly, a second aborts (see execution.interrupts)
-        with StopSignals():
-            try:
-                adopt = getattr(run_store, "resume_seed", None)
-                if resume and not self.seed_given and adopt is not None:
-                    # A drawn seed cannot match the earlier run's: continue with the seed it used.
-                    seed = adopt(self)
-                    if seed is not None and seed != self.seed:
-                        log.info("resume: experiment %r adopts seed %d of its earlier run", self.name, seed)
-                        self.seed = seed
-                planned = self.plan()
-                provenance = self.provenance(planned)
-                provenance["backend"] = describe_backend(runner)
-                run_id, done = run_store.begin({"experiment": self, "provenance": provenance}, planned,
-                                               resume=resume)
-                finished = {(r.condition, r.replicate) for r in done if r.ok}
-                todo = [s for s in planned if (s.condition, s.replicate) not in finished]
-                done = [r for r in done if r.ok]
-                provenance["resumed_runs"] = len(done)  # loaded from the store, not executed again
-                bar = make_progress(progress)
-                listeners = Listeners([run_store, _Guard(self, fail_fast), bar, *callbacks])
-                listeners.on_experiment_start(self, planned, todo)
-                task = RunTask(self.datasource, self.pipeline, {t.name: t for t in self.treatments},
-                               cache=run_store.cache, artifacts=run_store.artifacts(run_id), name=self.name)
-                log.info("experiment %r: %d runs planned, %d to execute on %s", self.name, len(planned), len(todo),
-                         provenance["backend"])
-                try:
-                    records, interrupted = drive(runner, task, todo, listeners, timeout=timeout)
-                except BaseException as exc:  # a guard, a listener, the backend or a second Ctrl-C stopped it
-                    partial = self._result(done + list(getattr(exc, "records", [])), provenance, run_id, True,
-                                           False)
-                    with contextlib.suppress(Exception):
-                        run_store.finish(partial, status="interrupted" if isinstance(exc, KeyboardInterrupt)
-                                         else "failed")
-                    with contextlib.suppress(AttributeError, TypeError):
-                        exc.result = partial  # type: ignore[attr-defined]
-                    raise
-                try:
-                    result = self._result(done + records, provenance, run_id, interrupted, True)
-                except Exception as exc:  # the analysis failed; the samples are on exc.result and stored
-                    with contextlib.suppress(Exception):
-                        run_store.finish(getattr(exc, "result", None), status="failed")
-                    raise
-                run_store.finish(result, status="interrupted" if interrupted else "completed")
-            finally:
-                gc.unfreeze()
-                run_store.close()  # commits every recorded run, whatever happened
-                if bar is not None:
-                    getattr(bar, "close", lambda: None)()
-        listeners.on_experiment_end(result)
-        return result
-
-    def _result(
-        self, records: list[RunRecord], provenance: Mapping[str, Any], run_id: str | None,
-        interrupted: bool, analyse: bool,
-    ) -> Result:
-        order = {c: i for i, c in enumerate(self.conditions)}
-        ordered = tuple(sorted(records, key=lambda r: (r.replicate, order.get(r.condition, len(order)))))
-        result = Result(self.name, self.conditions, ordered, (), dict(provenance), run_id, interrupted)
-        if not analyse:
-            return result
-        for condition in self.conditions[1:]:
-            unread = sorted({k for r in ordered if r.condition == condition for k in r.unread})
-            if unread:
-                warn(f"treatment {condition!r} sets {', '.join(unread)}, which no step or data source read; "
-                     "check the key's spelling", CrystallizeWarning)
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                verdicts = compute_verdicts(ordered, self.hypotheses, [t.name for t in self.treatments],
-                                            self.correction, self.intervals)
-            for warning in caught:  # shown at the caller's run() line, not inside the library
-                warn(warning.message, warning.category)
-        except Exception as exc:
-            exc.result = result  # type: ignore[attr-defined]  # the samples survive a failed analysis
-            raise
-        return Result(self.name, self.conditions, ordered, tuple(verdicts), dict(provenance), run_id, interrupted)
+        return _timeout_iv(timeout)
 
     def __repr__(self) -> str:
         return (f"Experiment(name={self.name!r}, conditions={list(self.conditions)!r}, "
@@ -416,30 +355,12 @@ class Experiment:
 
 
 def _fingerprint(definition: Mapping[str, Any]) -> str:
-    """The fingerprint of a :meth:`Experiment.definition`: what decides the numbers."""
+    """The fingerprint of a :meth:`Experiment.definition`: what decides the numbers (and, for a
+    sequential design, when it stops: its rounds and hypotheses, but not its budget)."""
     steps = [{k: v for k, v in s.items() if k != "cacheable"} for s in definition["steps"]]
-    return hash_value([definition["seed"], definition["datasource"], steps, definition["treatments"]])
-
-
-class _Guard:
-    """Stops the run early: at the first failure (``fail_fast``), or when the first
-    successful run lacks a metric a hypothesis needs."""
-
-    def __init__(self, experiment: Experiment, fail_fast: bool) -> None:
-        from crystallize.execution import StopRun  # noqa: PLC0415
-
-        self.stop = StopRun
-        self.metrics = {h.metric: h for h in experiment.hypotheses}
-        self.fail_fast = fail_fast
-        self.checked = not self.metrics
-
-    def on_run_complete(self, record: RunRecord) -> None:
-        if self.checked and not self.fail_fast:
-            return
-        if self.fail_fast and record.error is not None:
-            raise self.stop(RunFailedError(record.error))
-        if record.ok and not self.checked:
-            self.checked = True
-            for metric in self.metrics:
-                if metric not in record.metrics:
-                    raise self.stop(MissingMetricError(metric, record.metrics, condition=record.condition))
+    parts: list[Any] = [definition["seed"], definition["datasource"], steps, definition["treatments"]]
+    design = definition.get("sequential")
+    if design:
+        parts += [{k: v for k, v in design.items() if k != "max"}, definition["hypotheses"],
+                  definition["correction"]]
+    return hash_value(parts)

@@ -84,6 +84,12 @@ class Hypothesis:
         family: hypotheses adjusted together for multiple comparisons
             (default ``"default"``): a guard-rail family of its own does not cost
             the primary hypothesis power. Hypotheses of one family share ``alpha``.
+        min_effect: in a sequential experiment, the smallest effect worth finding
+            (in the metric's units): the hypothesis stops as "no effect >=
+            min_effect" once its confidence sequence rules such an effect out.
+        alpha_futility: the level of that futility check (the confidence
+            sequence at ``1 - alpha_futility``); it does not change the
+            false-positive rate.
 
     Raises:
         ValueError: invalid ``direction`` or ``alpha``.
@@ -103,6 +109,8 @@ class Hypothesis:
         margin_relative: bool = False,
         higher_is_better: bool | None = None,
         family: str | None = None,
+        min_effect: float | None = None,
+        alpha_futility: float = 0.10,
     ) -> None:
         label = name or metric
         if not isinstance(metric, str) or not metric:
@@ -130,6 +138,14 @@ class Hypothesis:
         if higher_is_better is not None and not isinstance(higher_is_better, bool):
             raise ExperimentDefinitionError(
                 f"Hypothesis {label!r}: higher_is_better must be True or False, got {higher_is_better!r}")
+        if min_effect is not None and (isinstance(min_effect, bool) or not isinstance(min_effect, (int, float))
+                                       or not 0 < min_effect < math.inf):
+            raise ExperimentDefinitionError(
+                f"Hypothesis {label!r}: min_effect must be a positive number in the metric's units, got {min_effect!r}")
+        if isinstance(alpha_futility, bool) or not isinstance(alpha_futility, (int, float)) \
+                or not 0 < alpha_futility < 1:
+            raise ExperimentDefinitionError(
+                f"Hypothesis {label!r}: alpha_futility={alpha_futility!r} must lie strictly between 0 and 1")
         if family is not None and (not isinstance(family, str) or not family):
             raise ExperimentDefinitionError(f"Hypothesis {label!r}: family must be a non-empty name, got {family!r}")
         alternative = getattr(statistical_test, "alternative", "two-sided")
@@ -157,6 +173,8 @@ class Hypothesis:
         self.margin_relative = bool(margin_relative)
         self.higher_is_better = higher_is_better
         self.family = family or DEFAULT_FAMILY
+        self.min_effect = float(min_effect) if min_effect is not None else None
+        self.alpha_futility = float(alpha_futility)
 
     def describe(self) -> dict[str, Any]:
         """The hypothesis as JSON-ready data."""
@@ -165,7 +183,7 @@ class Hypothesis:
             "test": self.statistical_test.test_name, "test_repr": repr(self.statistical_test),
             "paired": self.statistical_test.paired, "margin": self.margin,
             "margin_relative": self.margin_relative, "higher_is_better": self.higher_is_better,
-            "family": self.family,
+            "family": self.family, "min_effect": self.min_effect, "alpha_futility": self.alpha_futility,
         }
 
     @property

@@ -142,6 +142,28 @@ class Result:
         """Every failed run, keyed ``"<condition>/<replicate>"``."""
         return {r.key: r.error for r in self.records if r.error is not None}
 
+    # -- sequential designs ---------------------------------------------------
+    @property
+    def stopped_at(self) -> int | None:
+        """Sequential designs: the replicates run per condition when it stopped (``None`` for a fixed design)."""
+        info = self.provenance.get("sequential")
+        return int(info["stopped_at"]) if info else None
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Sequential designs: why it stopped: ``"decided"`` (every hypothesis decided, or
+        futile), ``"futile"`` (all of them futile), ``"max_replicates"`` (the budget was
+        spent) or ``"interrupted"``; ``None`` for a fixed design."""
+        info = self.provenance.get("sequential")
+        return str(info["stop_reason"]) if info else None
+
+    @property
+    def looks(self) -> list[dict[str, Any]]:
+        """Sequential designs: every look at the evidence, in order: its replicate count and,
+        per verdict, ln E, the anytime p-value (raw and adjusted) and the decision so far."""
+        info = self.provenance.get("sequential")
+        return list(info["looks"]) if info else []
+
     @property
     def seeds(self) -> dict[int, int]:
         """Seed of each replicate."""

@@ -25,6 +25,11 @@ ESTIMANDS: dict[str, str] = {
 }
 
 
+#: Labels of sequential outcomes that are not decisions.
+_SEQUENTIAL_LABELS = {"futile": "no effect >= min_effect", "inconclusive": "inconclusive at max",
+                      "undecided": "undecided"}
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The answer of one hypothesis for one treatment against the baseline.
@@ -46,6 +51,12 @@ class Verdict:
     and ``accepted`` follow the adjusted p-value, except when the test decided
     significance itself (``decided_by_test``): then its decision stands and its
     p-value, if any, is not adjusted.
+
+    In a sequential experiment, ``p_value`` is the anytime-valid p-value,
+    ``e_value`` the final ln E, ``ci`` the confidence sequence (valid at every
+    look at once), ``decided_at`` the replicate count at the decision, and
+    ``sequential`` the outcome: ``"accepted"``, ``"opposite"``, ``"futile"``,
+    ``"inconclusive"`` (the budget was spent) or ``"undecided"`` (stopped early).
     """
 
     hypothesis: str
@@ -83,6 +94,9 @@ class Verdict:
     family: str = DEFAULT_FAMILY
     comparisons: int = 1
     decided_by_test: bool = False
+    e_value: float | None = None
+    decided_at: int | None = None
+    sequential: str | None = None
     notes: tuple[str, ...] = ()
     direction_matches: bool = field(default=True, repr=False)
     details: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -119,9 +133,12 @@ class Verdict:
         """The verdict in words: ``"accepted"``, ``"not accepted"`` (no evidence),
         ``"opposite direction"`` (significant, but the estimate goes against the
         hypothesised direction; never for a one-sided test), or the status
-        (``"insufficient data"``, ``"skipped"``)."""
+        (``"insufficient data"``, ``"skipped"``). Sequential experiments add
+        ``"no effect >= min_effect"``, ``"inconclusive at max"`` and ``"undecided"``."""
         if self.status != "ok":
             return self.status
+        if self.sequential in _SEQUENTIAL_LABELS:
+            return _SEQUENTIAL_LABELS[self.sequential]
         if self.accepted:
             return "accepted"
         return "opposite direction" if self.significant and not self.direction_matches else "not accepted"

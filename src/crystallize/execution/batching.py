@@ -42,6 +42,7 @@ from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
 from crystallize.execution import interrupts
 from crystallize.execution.base import RUN_TIMEOUT, WORKER_DIED, Emit, lost_record
+from crystallize.execution.rounds import each_round
 from crystallize.execution.worker import BatchResult
 
 __all__ = ["BatchSizer", "Lost", "Outcome", "Pool", "run_batches"]
@@ -174,8 +175,17 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
             if outcome.interrupted:
                 raise KeyboardInterrupt(f"a run raised KeyboardInterrupt ({len(outcome.records)} of its batch done)")
 
+    rounds = each_round(specs)
+    next(rounds)  # the first round is ``fresh`` already
+
+    def next_round() -> bool:
+        """Take the next round's runs, when the specs come in rounds and no stop was asked for."""
+        if drain is None or not drain.is_set():
+            fresh.extend(next(rounds, ()))
+        return bool(fresh)
+
     with interrupts.deferred():
-        while fresh or suspects or inflight:
+        while fresh or suspects or inflight or next_round():
             interrupts.checkpoint()
             if drain is not None and drain.is_set():
                 fresh.clear()

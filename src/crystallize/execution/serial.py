@@ -11,6 +11,7 @@ from types import FrameType
 from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
 from crystallize.execution.base import RUN_TIMEOUT, Emit, RunFn, lost_record
+from crystallize.execution.rounds import each_round
 
 __all__ = ["SerialBackend"]
 
@@ -45,14 +46,16 @@ class SerialBackend:
     def execute(self, task: RunFn, specs: Sequence[RunSpec], emit: Emit, *, timeout: float | None = None) -> None:
         """Run every spec in order and ``emit`` each record."""
         if timeout is None:
-            for spec in specs:
-                emit(task(spec))
+            for specs_of_round in each_round(specs):
+                for spec in specs_of_round:
+                    emit(task(spec))
             return
         use_timer = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGALRM, _raise_expired) if use_timer else None
         try:
-            for spec in specs:
-                emit(_timed(task, spec, timeout, use_timer))
+            for specs_of_round in each_round(specs):
+                for spec in specs_of_round:
+                    emit(_timed(task, spec, timeout, use_timer))
         finally:
             if use_timer:
                 signal.setitimer(signal.ITIMER_REAL, 0)

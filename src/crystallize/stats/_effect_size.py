@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import special, stats
+from scipy import special
 
-from crystallize.stats._validation import FloatArray, check_two_samples
+from crystallize.stats._validation import FloatArray, check_two_samples, zero_spread
 
 __all__ = [
     "cohens_dz",
@@ -81,8 +81,10 @@ def hedges_correction(df: float) -> float:
 
 
 def sample_var(x: FloatArray) -> float:
-    """Unbiased variance, exactly 0 for constant data (``np.var`` may round above 0)."""
-    return 0.0 if np.ptp(x) == 0.0 else float(np.var(x, ddof=1))
+    """Unbiased variance, exactly 0 for data that vary by no more than rounding
+    (``np.var`` may round above 0, and differences such as ``0.905 - 0.9`` and
+    ``0.855 - 0.85`` differ in their last bits)."""
+    return 0.0 if zero_spread(x) else float(np.var(x, ddof=1))
 
 
 def pooled_sd(b: FloatArray, t: FloatArray) -> float:
@@ -123,10 +125,13 @@ def cohens_dz(baseline: ArrayLike, treatment: ArrayLike) -> float:
     """
     b, t = check_two_samples(baseline, treatment, paired=True)
     d = t - b
-    return ratio(float(np.mean(d)), math.sqrt(sample_var(d)))
+    spread = 0.0 if zero_spread(d, b, t) else math.sqrt(sample_var(d))  # rounding of t - b is no spread
+    return ratio(float(np.mean(d)), spread)
 
 
 def rank_biserial_independent(b: FloatArray, t: FloatArray) -> float:
+    from scipy import stats  # noqa: PLC0415 - only rank effects need it; t-tests stay light
+
     ranks = stats.rankdata(np.concatenate([t, b]))
     u_t = float(ranks[: t.size].sum()) - t.size * (t.size + 1) / 2
     return 2.0 * u_t / (t.size * b.size) - 1.0
@@ -137,6 +142,8 @@ def rank_biserial_paired(b: FloatArray, t: FloatArray) -> float:
     d = d[d != 0.0]
     if d.size == 0:
         return 0.0
+    from scipy import stats  # noqa: PLC0415
+
     ranks = stats.rankdata(np.abs(d))
     total = d.size * (d.size + 1) / 2
     return float(2.0 * float(ranks[d > 0].sum()) / total - 1.0)

@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special  # the t distribution's functions, without loading scipy.stats
 
 from crystallize.stats._effect_size import cohens_dz, hedges_g, sample_var
 from crystallize.stats._result import ConfidenceInterval, TestResult, two_sample_result
@@ -52,7 +52,7 @@ def difference_se_df(b: FloatArray, t: FloatArray, kind: TKind) -> tuple[float, 
 
 def t_interval(diff: float, se: float, df: float, level: float) -> ConfidenceInterval:
     """Two-sided t interval ``diff +- t_{(1+level)/2, df} * se``."""
-    half = float(stats.t.ppf(0.5 + level / 2, df)) * se if se > 0 else 0.0
+    half = float(special.stdtrit(df, 0.5 + level / 2)) * se if se > 0 else 0.0
     return ConfidenceInterval(diff - half, diff + half, level)
 
 
@@ -61,10 +61,10 @@ def shifted_t(diff: float, se: float, df: float, alternative: Alternative) -> tu
     if se > 0:
         stat = diff / se
         if alternative == "greater":
-            return stat, float(stats.t.sf(stat, df))
+            return stat, float(special.stdtr(df, -stat))
         if alternative == "less":
-            return stat, float(stats.t.cdf(stat, df))
-        return stat, float(min(1.0, 2 * stats.t.sf(abs(stat), df)))
+            return stat, float(special.stdtr(df, stat))
+        return stat, float(min(1.0, 2 * special.stdtr(df, -abs(stat))))
     return zero_se_t(diff, alternative)
 
 

@@ -151,7 +151,10 @@ def exact_extreme_p(diff: float, alternative: str, arrangements: int) -> float:
     """
     if diff == 0.0:
         return 1.0
-    one_sided = 1.0 / arrangements
+    try:
+        one_sided = 1.0 / arrangements
+    except OverflowError:  # more arrangements than a float can count: the p-value rounds to 0
+        one_sided = 0.0
     if alternative == "two-sided":
         return min(1.0, 2.0 * one_sided)
     return one_sided if (diff > 0) == (alternative == "greater") else 1.0

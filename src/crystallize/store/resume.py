@@ -186,5 +186,5 @@ def warn_if_grown(run_id: str, name: str, before: int, replicates: int, verdicts
         warn(f"experiment run {run_id} of {name!r} already had verdicts at {before} replicates; growing it to "
              f"{replicates} after looking at them, and stopping once a verdict is accepted, is optional stopping: "
              "it inflates the false-positive rate (5% becomes about 16.5% with 6 looks). Fix the replicate count "
-             "before looking, or start a new experiment run (sequential experiments, which allow looking along "
-             "the way, are planned)", OptionalStoppingWarning)
+             "before looking, or start a new experiment run; to look along the way, use a sequential design: "
+             "Experiment(replicates=Sequential(max=...)) with SequentialTTest()", OptionalStoppingWarning)

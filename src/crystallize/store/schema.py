@@ -102,6 +102,16 @@ CREATE TABLE IF NOT EXISTS leases (
 )
 """
 
+#: Also added after version 1: each look of a sequential experiment run, as it happens.
+_LOOKS = """
+CREATE TABLE IF NOT EXISTS looks (
+    experiment_run_id TEXT NOT NULL,
+    replicates  INTEGER NOT NULL,
+    data        TEXT NOT NULL,
+    PRIMARY KEY (experiment_run_id, replicates)
+)
+"""
+
 
 def store_error(path: Path, exc: sqlite3.Error, run_id: str | None = None) -> StoreError:
     """A one-line :class:`StoreError` naming ``path`` for an error of SQLite."""
@@ -201,6 +211,7 @@ def _create(conn: sqlite3.Connection) -> None:
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute(_LEASES)
+    conn.execute(_LOOKS)
 
 
 def _open(path: Path, create: bool) -> sqlite3.Connection:
@@ -209,7 +220,7 @@ def _open(path: Path, create: bool) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         version = _check_version(conn, path)
         if create and (version == 0 or conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'leases'").fetchone() is None):
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'looks'").fetchone() is None):
             _retry(path, lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             transaction(conn, path, _create)
             _check_version(conn, path)

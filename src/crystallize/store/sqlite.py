@@ -177,7 +177,8 @@ class SQLiteStore:
         before, verdicts = self._db.write(reopen)
         self._run_id = self._db.run_id = run_id
         self._heartbeat = Heartbeat(self._beat)
-        warn_if_grown(run_id, name, before, replicates, verdicts)
+        if not provenance.get("definition", {}).get("sequential"):  # a sequential design may look as it grows
+            warn_if_grown(run_id, name, before, replicates, verdicts)
         wanted = {(s.condition, s.replicate) for s in planned}
 
         def load(conn: sqlite3.Connection) -> list[RunRecord]:
@@ -189,6 +190,21 @@ class SQLiteStore:
         done: list[RunRecord] = self._db.read(load)
         log.info("resuming experiment run %s: %d of %d runs already done", run_id, len(done), len(planned))
         return run_id, done
+
+    def on_look(self, look: Mapping[str, Any]) -> None:
+        """Record a look of a sequential experiment run at once, with the runs before it.
+
+        Raises:
+            StoreWriteError: it could not be written (names the path).
+        """
+        run_id = self._run_id
+        if run_id is None:
+            return
+        row = (run_id, int(look["replicates"]), dumps(look))
+        with self._lock:
+            self._flush()
+            self._db.write(lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO looks (experiment_run_id, replicates, data) VALUES (?, ?, ?)", row))
 
     def _beat(self) -> None:
         """Refresh this process's lease on the experiment run (from the heartbeat thread)."""
@@ -290,6 +306,7 @@ class SQLiteStore:
             return
         run_id = self._run_id
         rows = [verdict_row(run_id, i, v) for i, v in enumerate(getattr(result, "verdicts", ()))]
+        provenance = getattr(result, "provenance", None)
 
         def close_run(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM verdicts WHERE experiment_run_id = ?", (run_id,))
@@ -298,6 +315,8 @@ class SQLiteStore:
                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             conn.execute("UPDATE experiment_runs SET status = ?, finished = ? WHERE id = ?",
                          (status, time.time(), run_id))
+            if provenance is not None:  # what the run ended with (a sequential design's stop and looks)
+                conn.execute("UPDATE experiment_runs SET provenance = ? WHERE id = ?", (dumps(provenance), run_id))
             self._lease.release(conn, run_id)
 
         with self._lock:
