@@ -345,7 +345,7 @@ def scaling(rounds: int) -> None:
         engines: dict[str, Any] = {
             "processes": stack.enter_context(ProcessesBackend(workers=WORKERS)),
             "dask": stack.enter_context(private_client(WORKERS)),
-            "pool": stack.enter_context(multiprocessing.get_context("fork").Pool(WORKERS)),
+            "pool": stack.enter_context(multiprocessing.get_context("spawn").Pool(WORKERS)),  # fresh workers, not forks of this heap
         }
         for runs, seconds in WORKLOADS:
             spins = calibrate(seconds)
