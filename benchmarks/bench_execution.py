@@ -338,7 +338,7 @@ def scaling(rounds: int) -> None:
           f"LocalCluster backend='dask' starts, a bare multiprocessing.Pool with a bare loop as its serial); "
           f"{rounds} alternating rounds, median speed-up against serial in the same round [min-max]; noise: cores "
           f"other programs used during the timed runs (a round above {BUSY_CORES:g} is busy, *)", flush=True)
-    header = f"  {'workload':<14}{'serial':>8}  {'processes':<20}{'dask':<20}{'dask/processes':<30}" \
+    header = f"  {'workload':<14}{'serial':>8}  {'processes':<20}{'dask':<20}{'dask/processes':<32}" \
              f"{'bare Pool (ceiling)':<22}noise"
     print(header, flush=True)
     with contextlib.ExitStack() as stack:
@@ -367,7 +367,7 @@ def report(runs: int, seconds: float, timed: list[dict[str, tuple[float, float]]
     busy = sum(n > BUSY_CORES for n in noise)
     name = f"{runs} x {seconds * 1000:g} ms"
     print(f"  {name:<14}{statistics.median(t['serial'][0] for t in timed):>7.2f}s  {spread(speedups('processes')):<20}"
-          f"{spread(speedups('dask')):<20}{spread(ratio) + mark:<30}{spread(speedups('pool', 'loop')):<22}"
+          f"{spread(speedups('dask')):<20}{spread(ratio) + mark:<32}{spread(speedups('pool', 'loop')):<22}"
           f"median {statistics.median(noise):.2f}, max {max(noise):.2f}{', ' + str(busy) + ' busy *' if busy else ''}",
           flush=True)
     if busy and busy < len(timed):
@@ -375,7 +375,7 @@ def report(runs: int, seconds: float, timed: list[dict[str, tuple[float, float]]
         print(f"  {'  quiet only':<14}{'':>8}  "
               f"{spread([t['serial'][0] / t['processes'][0] for t in quiet]):<20}"
               f"{spread([t['serial'][0] / t['dask'][0] for t in quiet]):<20}"
-              f"{spread([t['processes'][0] / t['dask'][0] for t in quiet]):<30}"
+              f"{spread([t['processes'][0] / t['dask'][0] for t in quiet]):<32}"
               f"{spread([t['loop'][0] / t['pool'][0] for t in quiet]):<22}{len(quiet)} rounds", flush=True)
 
 
