@@ -64,7 +64,7 @@ def test_failures_are_recorded_and_the_rest_kept(dask_client, reference):
 
 
 def test_a_worker_killed_mid_batch_fails_only_its_run(dask_client):
-    experiment = make(replicates=40, die_at=(12,))  # batches hold about 14 runs by then
+    experiment = make(replicates=40, die_at=(12,))  # in a batch of about 15 runs
     result = experiment.run(backend=dask_client, store=False, progress=False)
     bad = [r for r in result.records if not r.ok]
     assert [(r.key, r.error.type) for r in bad] == [("broken/12", "WorkerDied")]
