@@ -95,7 +95,7 @@ def run_experiment(
                 specs = _SequentialRounds(experiment, done, collected, listeners)
             listeners.on_experiment_start(experiment, planned, list(specs))
             task = RunTask(experiment.datasource, experiment.pipeline, {t.name: t for t in experiment.treatments},
-                           cache=run_store.cache, artifacts=run_store.artifacts(run_id))
+                           cache=run_store.cache, artifacts=run_store.artifacts(run_id), name=experiment.name)
             log.info("experiment %r: %d runs planned, %d to execute on %s", experiment.name, len(planned),
                      len(specs), provenance["backend"])
             try:

@@ -27,8 +27,7 @@ class Nap(PipelineStep):
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", [
     "serial", "threads", "processes", pytest.param("ray", marks=pytest.mark.ray),
-    pytest.param("dask", marks=[pytest.mark.dask,
-                                pytest.mark.xfail(reason="fixed by the Dask rewrite", strict=False)]),
+    pytest.param("dask", marks=pytest.mark.dask),
 ])
 def test_exactly_the_runs_past_the_timeout_time_out(backend):
     experiment = Experiment(Nothing(), Pipeline([Nap()]), [Treatment(f"t{i}", {"k": i}) for i in (1, 2, 3)],

@@ -78,6 +78,14 @@ class Score(PipelineStep):
         return {"score": float(sum(data)) + ctx.get("shift", 0.0), "draws": list(data), "pid": os.getpid()}
 
 
+class DrawAfterWork(PipelineStep):
+    """Works for ``ctx["work"]`` seconds (default 25 ms), then draws from ``random`` and NumPy's global generator."""
+
+    def __call__(self, data: Any, ctx: FrozenContext) -> Any:
+        time.sleep(ctx.get("work", 0.025))
+        return [*data, random.random(), float(np.random.random())]
+
+
 def make(*, source: Any = "global", replicates: int = 8, seed: int = 11, **behaviour: Any) -> Experiment:
     """An experiment with a lambda treatment, a closure treatment and, if
     given, a ``broken`` treatment whose context holds ``behaviour``."""
@@ -119,6 +127,19 @@ class Stopper:
             raise KeyboardInterrupt
 
 
+class OnFirstRecord:
+    """A listener that calls ``action`` once, when the first record arrives."""
+
+    def __init__(self, action: Any) -> None:
+        self.action = action
+        self.done = False
+
+    def on_run_complete(self, record: RunRecord) -> None:
+        if not self.done:
+            self.done = True
+            self.action()
+
+
 def free_port() -> int:
     """A local TCP port nobody listens on (as of now)."""
     import socket
@@ -126,19 +147,3 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def refused_data_port(dask_worker: Any, nonce: bytes, listen: bool = True) -> dict[str, Any]:
-    """Stands in for ``open_data_port`` on a worker whose ports a firewall closes: names a port nobody listens on."""
-    return {"id": dask_worker.id, "threads": dask_worker.state.nthreads, "host": "127.0.0.1" if listen else None,
-            "port": free_port() if listen else None}
-
-
-async def unreachable(address: str, **kwargs: Any) -> None:
-    """Stands in for Dask's ``connect`` where only the scheduler can be reached (a gateway)."""
-    raise ConnectionRefusedError(f"no route to {address} from here")
-
-
-def missing_data_port(dask_worker: Any, nonce: bytes, listen: bool = True) -> None:
-    """Stands in for ``open_data_port`` on a worker without crystallize."""
-    raise ModuleNotFoundError("No module named 'crystallize'")

@@ -120,6 +120,19 @@ def test_batch_size_follows_the_measured_run_time(duration, remaining, expected)
     assert BatchSizer(2, 0.05, single=True).size(remaining) == 1
 
 
+def test_a_shortest_batch_duration_outweighs_the_balance_across_workers():
+    sizer = BatchSizer(slots=2, target=0.1, shortest=0.1)
+    sizer.observe([record(SPECS[0], 0.000_01)] * 2)
+    assert sizer.size(160) == 20  # two fast runs say too little: the balance holds (not 158 runs in one batch)
+    sizer = BatchSizer(slots=2, target=0.1, shortest=0.1)
+    sizer.observe([record(SPECS[0], 0.02)] * 8)
+    assert sizer.size(12) == 5  # 100 ms of 20 ms runs, where the balance across 2 workers alone takes 2
+    assert BatchSizer(slots=2, target=0.1, single=True, shortest=0.1).size(12) == 1
+    unbounded = BatchSizer(slots=2, target=0.1)
+    unbounded.observe([record(SPECS[0], 0.02)] * 4)
+    assert unbounded.size(12) == 2
+
+
 def test_a_suspect_lost_before_starting_is_still_run_alone():
     class Uncertain(FakePool):
         """Deaths are uncertain (as on Dask), and the first retry of t/7 is lost before it starts."""

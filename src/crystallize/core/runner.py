@@ -67,6 +67,8 @@ class RunTask:
     treatments: Mapping[str, Treatment]
     cache: StepCache = NULL_CACHE
     artifacts: Callable[[RunSpec], ArtifactSink] | None = None
+    #: the experiment's name, for backends that show it (Dask's task names)
+    name: str = "experiment"
 
     def context_for(self, spec: RunSpec) -> FrozenContext:
         """The frozen context of ``spec``: reserved keys, then the treatment's change."""

@@ -104,12 +104,16 @@ class BatchSizer:
         slots: batches that run at once.
         target: seconds a batch should last.
         single: always one run per batch (used with timeouts).
+        shortest: seconds a batch lasts at least, balance or not, once four
+            runs per slot are measured (a pool whose every batch costs its
+            scheduler a few milliseconds: Dask).
     """
 
-    def __init__(self, slots: int, target: float, *, single: bool = False) -> None:
+    def __init__(self, slots: int, target: float, *, single: bool = False, shortest: float = 0.0) -> None:
         self.slots = max(1, slots)
         self.target = target
         self.single = single
+        self.shortest = shortest
         self._runs = 0
         self._seconds = 0.0
 
@@ -124,6 +128,8 @@ class BatchSizer:
             return 1
         mean = max(self._seconds / self._runs, 1e-7)
         balanced = math.ceil(remaining / (self.slots * 4))
+        if self._runs >= self.slots * 4:  # a few runs per slot tell the shortest batch's size well enough
+            balanced = max(balanced, math.ceil(self.shortest / mean))
         return max(1, min(math.ceil(self.target / mean), balanced, _MAX_BATCH))
 
 
@@ -145,7 +151,7 @@ def run_batches(pool: Pool, specs: Sequence[RunSpec], emit: Emit, *, timeout: fl
     """
     fresh: deque[RunSpec] = deque(specs)
     suspects: deque[tuple[RunSpec, bool]] = deque()  # (run, alone): shared a batch with a dead worker
-    sizer = BatchSizer(pool.slots, pool.target, single=timeout is not None)
+    sizer = BatchSizer(pool.slots, pool.target, single=timeout is not None, shortest=getattr(pool, "shortest", 0.0))
     inflight: dict[Hashable, tuple[list[RunSpec], bool]] = {}
     # a Ctrl-C is acted on at the top of the loop, never between receiving a batch and emitting its records
     longest = interrupts.TICK if interrupts.active() is not None else _LONGEST_WAIT
