@@ -28,6 +28,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -77,52 +78,32 @@ def _wall(command: list[str], cwd: str | None = None, env: dict[str, str] | None
     return time.perf_counter() - start
 
 
-def _ml_python() -> Path | None:
-    """crystallize-ml's interpreter, installed by bench_execution.py's helper if needed."""
+def _bench_execution() -> Any:
     sys.path.insert(0, str(HERE))
     try:
         import bench_execution  # noqa: PLC0415
     finally:
         sys.path.pop(0)
+    return bench_execution
+
+
+def _ml_python() -> Path | None:
+    """crystallize-ml's interpreter, installed by bench_execution.py's helper if needed."""
+    bench_execution = _bench_execution()
     python = bench_execution.ML_VENV / "bin" / "python"
     if not python.exists() and bench_execution.crystallize_ml(100, 1) is None:
         return None
     return python
 
 
-ML_COLD = textwrap.dedent('''
-    import sys, time
-    start = time.perf_counter()
-    from crystallize import Experiment, data_source, hypothesis, pipeline_step, treatment, verifier
-
-    @data_source
-    def short_list(ctx):
-        return [1.0, 2.0, 3.0]
-
-    @pipeline_step()
-    def scale(data, ctx, *, factor: float = 1.0):
-        return [x * factor for x in data]
-
-    @pipeline_step()
-    def total(data, ctx):
-        return data, {"total": sum(data)}
-
-    @verifier
-    def mean_difference(baseline, treatment, alpha: float = 0.05):
-        b, t = baseline["total"], treatment["total"]
-        diff = sum(t) / len(t) - sum(b) / len(b)
-        return {"p_value": 0.0 if diff else 1.0, "significant": diff != 0}
-
-    @hypothesis(verifier=mean_difference(), metrics="total")
-    def larger(result):
-        return result.get("p_value", 1.0)
-
-    imported = time.perf_counter()
-    (Experiment.builder("bench").datasource(short_list()).add_step(scale()).add_step(total())
-     .treatments([treatment("double", {"factor": 2.0})]).hypotheses([larger])
-     .replicates(int(sys.argv[1])).build().run())
-    print(f"process {time.perf_counter() - start} cold {time.perf_counter() - imported}")
-''')
+def _ml_cold(python_module: object) -> str:
+    """bench_execution.py's crystallize-ml experiment, timed once in a fresh process."""
+    definition = str(getattr(python_module, "ML_SCRIPT")).split("runs, repeats =")[0]
+    return "import time\nstart = time.perf_counter()\n" + definition + textwrap.dedent('''
+        imported = time.perf_counter()
+        build(int(sys.argv[1])).run()
+        print(f"process {time.perf_counter() - start} cold {time.perf_counter() - imported}")
+    ''')
 
 
 def main() -> int:
@@ -142,7 +123,7 @@ def main() -> int:
         subprocess.run([python, str(script), "5"], cwd=work, check=True, capture_output=True)  # a small store
         ml_work = Path(work) / "ml"
         ml_work.mkdir()
-        (ml_work / "cold.py").write_text(ML_COLD)
+        (ml_work / "cold.py").write_text(_ml_cold(_bench_execution()))
         for _ in range(args.rounds):  # alternating, so that load from other programs weighs on all alike
             times["pass"].append(_wall([python, "-c", "pass"]))
             times["import"].append(_wall([python, "-c", "import crystallize"]))
