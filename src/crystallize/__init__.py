@@ -11,8 +11,46 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from crystallize import core
-from crystallize.core import *  # noqa: F403 - the top level offers exactly core's public names
+from crystallize.core import (
+    BettingTest,
+    ContextMutationError,
+    CrystallizeError,
+    CrystallizeWarning,
+    DataSource,
+    DegenerateDataWarning,
+    DesignWarning,
+    Experiment,
+    ExperimentDefinitionError,
+    ExperimentListener,
+    FailureImbalanceWarning,
+    FrozenContext,
+    Hypothesis,
+    InsufficientDataWarning,
+    InvalidMetricError,
+    InvalidPipelineOutput,
+    MannWhitneyU,
+    MissingMetricError,
+    PairedTTest,
+    PermutationTest,
+    Pipeline,
+    PipelineExecutionError,
+    PipelineStep,
+    Result,
+    RunError,
+    RunFailedError,
+    RunRecord,
+    RunSpec,
+    Sequential,
+    SequentialTTest,
+    StatisticalTest,
+    StudentTTest,
+    Treatment,
+    Verdict,
+    WelchTTest,
+    WilcoxonSignedRank,
+    data_source,
+    pipeline_step,
+)
 from crystallize.core.result import use_store_opener
 
 if TYPE_CHECKING:
@@ -32,5 +70,44 @@ def _open_store(path: str | os.PathLike[str]) -> Store:
 
 use_store_opener(_open_store)
 
-__all__ = ["__version__"]
-__all__ += core.__all__
+__all__ = [
+    "BettingTest",
+    "ContextMutationError",
+    "CrystallizeError",
+    "CrystallizeWarning",
+    "DataSource",
+    "DegenerateDataWarning",
+    "DesignWarning",
+    "Experiment",
+    "ExperimentDefinitionError",
+    "ExperimentListener",
+    "FailureImbalanceWarning",
+    "FrozenContext",
+    "Hypothesis",
+    "InsufficientDataWarning",
+    "InvalidMetricError",
+    "InvalidPipelineOutput",
+    "MannWhitneyU",
+    "MissingMetricError",
+    "PairedTTest",
+    "PermutationTest",
+    "Pipeline",
+    "PipelineExecutionError",
+    "PipelineStep",
+    "Result",
+    "RunError",
+    "RunFailedError",
+    "RunRecord",
+    "RunSpec",
+    "Sequential",
+    "SequentialTTest",
+    "StatisticalTest",
+    "StudentTTest",
+    "Treatment",
+    "Verdict",
+    "WelchTTest",
+    "WilcoxonSignedRank",
+    "data_source",
+    "pipeline_step",
+    "__version__",
+]
