@@ -70,10 +70,12 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
 @click.option("--workers", "-w", type=click.IntRange(min=1), help="Parallel workers for the backend.")
 @click.option("--resume", is_flag=True, help="Continue the latest run of this exact experiment.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--treatment", "-t", "sweep", multiple=True, metavar="KEY=V1,V2",
+              help="Sweep a context key instead of the experiment's treatments; several -t make a grid.")
 @pass_state
 def run(state: _State, target: str, replicates: int | None, sequential: bool, max_replicates: int | None,
         batch: int | None, min_replicates: int | None, seed: int | None, backend: str, workers: int | None,
-        resume: bool, no_progress: bool) -> None:
+        resume: bool, no_progress: bool, sweep: tuple[str, ...] = ()) -> None:
     """Run TARGET and print its summary and run id.
 
     TARGET is an experiment file (FILE.yaml) or 'module:attr' naming an
@@ -88,7 +90,10 @@ def run(state: _State, target: str, replicates: int | None, sequential: bool, ma
     experiment = load_target(target)
     design = replicates_override(experiment, replicates=replicates, sequential=sequential,
                                  max_replicates=max_replicates, batch=batch, min_replicates=min_replicates)
-    experiment = with_overrides(experiment, replicates=design, seed=seed)
+    from crystallize.cli.sweep import sweep_treatments  # noqa: PLC0415
+
+    experiment = with_overrides(experiment, replicates=design, seed=seed,
+                                treatments=sweep_treatments(sweep) if sweep else None)
     try:
         result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
                                 progress=False if no_progress else None)
