@@ -40,7 +40,9 @@ from crystallize.store.resume import (
     describe_changes,
     latest_by_fingerprint,
     latest_by_name,
+    stored_environment,
     warn_if_grown,
+    warn_if_versions_changed,
 )
 from crystallize.store.rows import RUN_COLUMNS, UPSERT_RUN, dumps, record_from_row, run_row, verdict_row
 from crystallize.store.run_ids import new_run_id
@@ -164,17 +166,18 @@ class SQLiteStore:
 
     def _continue(self, run_id: str, name: str, planned: Sequence[RunSpec], replicates: int,
                   conditions: list[str], provenance: Mapping[str, Any]) -> tuple[str, list[RunRecord]]:
-        def reopen(conn: sqlite3.Connection) -> tuple[int, int]:
+        def reopen(conn: sqlite3.Connection) -> tuple[int, int, Any]:
             self._lease.take(conn, run_id, name)
-            before, verdicts = conn.execute(
-                "SELECT replicates, (SELECT COUNT(*) FROM verdicts WHERE experiment_run_id = ?) FROM experiment_runs "
-                "WHERE id = ?", (run_id, run_id)).fetchone()
+            before, verdicts, stored = conn.execute(
+                "SELECT replicates, (SELECT COUNT(*) FROM verdicts WHERE experiment_run_id = ?), provenance "
+                "FROM experiment_runs WHERE id = ?", (run_id, run_id)).fetchone()
             conn.execute("UPDATE experiment_runs SET status = 'running', finished = NULL, replicates = ?, "
                          "conditions = ?, provenance = ? WHERE id = ?",
                          (replicates, dumps(conditions), dumps(provenance), run_id))
-            return int(before), int(verdicts)
+            return int(before), int(verdicts), stored
 
-        before, verdicts = self._db.write(reopen)
+        before, verdicts, stored = self._db.write(reopen)
+        warn_if_versions_changed(run_id, name, stored_environment(stored), provenance.get("environment"))
         self._run_id = self._db.run_id = run_id
         self._heartbeat = Heartbeat(self._beat)
         if not provenance.get("definition", {}).get("sequential"):  # a sequential design may look as it grows
