@@ -148,9 +148,14 @@ def list_runs(state: _State, name: str | None, limit: int) -> None:
 @click.argument("run_id")
 @click.option("--errors", "errors", flag_value="errors", help="Also list every failed run.")
 @click.option("--tracebacks", "errors", flag_value="tracebacks", help="Also list every failed run with its traceback.")
+@click.option("--code", is_flag=True, help="Print the source of the experiment's own modules as the run recorded it.")
 @pass_state
-def show(state: _State, run_id: str, errors: str | None) -> None:
+def show(state: _State, run_id: str, errors: str | None, code: bool = False) -> None:
     """Print the summary of stored run RUN_ID."""
+    if code:
+        from crystallize.cli.stored_code import print_code  # noqa: PLC0415
+
+        return print_code(state.store, run_id)
     result, info = stored.load_with_info(state.store, run_id)
     if info.status == "running":  # recorded so far; not interrupted (or its process died unnoticed)
         result = dataclasses.replace(result, interrupted=False)

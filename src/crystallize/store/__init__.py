@@ -21,6 +21,7 @@ from typing import Any
 from crystallize.store.artifacts import ArtifactFactory, RunArtifacts
 from crystallize.store.base import NullStore, RunStore
 from crystallize.store.cache import FileStepCache
+from crystallize.store.code import CodeFile
 from crystallize.store.errors import (
     ArtifactNotFoundError,
     DefinitionChangedError,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_PATH",
     "ArtifactFactory",
     "ArtifactNotFoundError",
+    "CodeFile",
     "DefinitionChangedError",
     "ExperimentInfo",
     "ExperimentRunBusyError",
