@@ -180,3 +180,11 @@ def test_a_stored_grid_run_shows_its_table_after_loading(grid_result, tmp_path):
     result = grid_experiment(Treatment.grid(lr=[0.001, 0.01, 0.03], depth=[2, 4, 8])).run(store=str(tmp_path))
     loaded = type(result).load(result.run_id, store=str(tmp_path))
     assert [layout.cells for layout in grid_layouts(loaded)] and "lr ╲ depth" in summary_text(loaded, width=160)
+
+
+def test_a_key_no_step_reads_is_reported_once_for_the_whole_grid():
+    with pytest.warns(Warning) as caught:
+        grid_experiment(Treatment.grid(lr=[0.001, 0.01], typo=[1, 2, 3]), replicates=3).run(store=False)
+    unread = [str(w.message) for w in caught if "which no step or data source read" in str(w.message)]
+    assert unread == ["treatments 'lr=0.001,typo=1', 'lr=0.001,typo=2', 'lr=0.001,typo=3' and 3 more set 'typo', "
+                      "which no step or data source read; check the key's spelling"]
