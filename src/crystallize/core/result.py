@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, overload
 
 from crystallize.core.analysis import aligned, by_condition, samples
 from crystallize.core.exceptions import CrystallizeError, suggest
@@ -291,12 +291,23 @@ class Result:
             interrupted=bool(data.get("interrupted", False)),
         )
 
-    def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
-        """Serialise to standard JSON (NaN and infinities as ``null``); also write it to ``path`` when given."""
+    @overload
+    def to_json(self, path: None = None, *, indent: int | None = 2) -> str: ...
+
+    @overload
+    def to_json(self, path: str | os.PathLike[str], *, indent: int | None = 2) -> None: ...
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str | None:
+        """Serialise to standard JSON (NaN and infinities as ``null``).
+
+        As pandas' writers do: without ``path`` return the JSON text; with
+        ``path`` write it there (UTF-8) and return ``None``.
+        """
         text = standard_json(self.to_dict(), indent=indent)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
+        if path is None:
+            return text
+        Path(path).write_text(text, encoding="utf-8")
+        return None
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Result:
