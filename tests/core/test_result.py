@@ -63,7 +63,8 @@ def test_p_values_are_adjusted_with_holm_by_default(result):
 
 def test_tidy_dataframe(result):
     df = result.to_dataframe()
-    assert list(df.columns) == ["condition", "replicate", "seed", "metric", "value"]
+    assert list(df.columns) == ["condition", "replicate", "seed", "metric", "value", "status"]
+    assert set(df.status) == {"ok"}
     assert len(df) == 3 * 8 * 2
     base = df[(df.condition == "baseline") & (df.metric == "score")]
     assert list(base.value) == result.metrics["baseline"]["score"]

@@ -260,17 +260,30 @@ class Result:
 
     # -- exports -------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
-        """Tidy samples: one row per (condition, replicate, metric)."""
-        import pandas as pd  # noqa: PLC0415 - pandas is only needed here
+        """Tidy samples: one row per (condition, replicate, metric), with the run's ``status``.
 
-        rows = [
-            (r.condition, r.replicate, r.seed, name, value)
-            for r in sorted(self.records, key=lambda r: (self.conditions.index(r.condition)
-                                                         if r.condition in self.conditions else 0, r.replicate))
-            if r.ok
-            for name, value in r.metrics.items()
-        ]
-        return pd.DataFrame(rows, columns=["condition", "replicate", "seed", "metric", "value"])
+        Columns: condition, replicate, seed, metric, value, status (``"ok"``,
+        ``"failed"`` or ``"timeout"``). A run that did not succeed has one row per
+        metric of the experiment with ``value`` NaN, so failures are counted, not lost.
+        """
+        from crystallize.core.frames import samples_frame  # noqa: PLC0415 - pandas only when asked
+
+        return samples_frame(self)
+
+    def verdicts_frame(self) -> pd.DataFrame:
+        """Tidy verdicts: one row per (hypothesis, treatment), in the summary's order.
+
+        Columns: hypothesis, metric, treatment, test, direction, estimand,
+        difference (the estimate the verdict uses), ci_low, ci_high, ci_level
+        (the interval's true two-sided level), ci_simultaneous, effect_size,
+        effect_size_name, p_value, p_value_adjusted, correction, alpha, margin,
+        label (``"accepted"``, ``"not accepted"``, ...), n_baseline, n_treatment,
+        n_pairs, failed_baseline, failed_treatment, notes (joined with ``"; "``).
+        Missing numbers are NaN. ``crystallize export --verdicts`` writes this table.
+        """
+        from crystallize.core.frames import verdicts_frame  # noqa: PLC0415 - pandas only when asked
+
+        return verdicts_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict that :meth:`from_dict` turns back into an equal result."""
