@@ -35,13 +35,13 @@ def sample_rows(result: Result) -> list[tuple[Any, ...]]:
     ``timeout``) gives a row per metric of the experiment, with ``NaN`` values, so
     it is counted rather than silently missing."""
     order = {c: i for i, c in enumerate(result.conditions)}
-    names = result.metric_names
+    names: list[str | None] = list(result.metric_names) or [None]
     rows: list[tuple[Any, ...]] = []
     for r in sorted(result.records, key=lambda r: (order.get(r.condition, len(order)), r.replicate)):
         if r.ok:
             rows.extend((r.condition, r.replicate, r.seed, name, value, r.status) for name, value in r.metrics.items())
         else:
-            rows.extend((r.condition, r.replicate, r.seed, name, math.nan, r.status) for name in names or [None])
+            rows.extend((r.condition, r.replicate, r.seed, name, math.nan, r.status) for name in names)
     return rows
 
 
