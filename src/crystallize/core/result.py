@@ -336,6 +336,13 @@ class Result:
 
         return render_summary(self)
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display: the verdict table with coloured labels and the
+        difference plots, the same numbers as the HTML report."""
+        from crystallize.core.rich_html import html_of  # noqa: PLC0415
+
+        return html_of(self)
+
     def __str__(self) -> str:
         from crystallize.core.summary import summary_text  # noqa: PLC0415
 
