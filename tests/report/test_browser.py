@@ -205,3 +205,91 @@ def test_notebook_display_renders_the_verdicts_with_their_numbers(
     assert page.evaluate("getComputedStyle(document.body).fontSize") == "13px"
     save_shot(page, tmp_path, f"notebook-{width}.png")
     page.close()
+
+
+#: Where the report's screenshots are kept under ``$CRYSTALLIZE_SCREENSHOTS``.
+REPORT_SHOTS = {"phone": "report-390.png", "desktop": "report-1280.png"}
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_wide_verdicts_are_never_clipped_and_plots_keep_to_their_panels(
+    browser, tmp_path: Path, size: str  # type: ignore[no-untyped-def]
+) -> None:
+    from .conftest import build_wide_result
+
+    result = build_wide_result()
+    assert "opposite direction" in [v.label for v in result.verdicts]
+    report = write_report(result, tmp_path / "wide.html")
+    width, _ = VIEWPORTS[size]
+    page, problems, requests = open_report(browser, report, size)
+    assert problems == [] and requests == [report.as_uri()]
+    # every verdict label is whole and inside the table's visible box
+    frame = page.locator("div.scroll:has(table.verdicts)")
+    frame_box = frame.bounding_box()
+    assert frame_box is not None
+    cells = page.locator("table.verdicts td[data-label='verdict']")
+    assert cells.count() == len(result.verdicts) == 9
+    for i, verdict in enumerate(result.verdicts):
+        cell = cells.nth(i)
+        cell.scroll_into_view_if_needed()
+        label = cell.locator(".badge")
+        assert label.inner_text() == verdict.label and label.is_visible()
+        assert cell.evaluate("e => e.scrollWidth <= e.clientWidth")
+        assert label.evaluate("e => e.scrollWidth <= e.clientWidth")
+        box = label.bounding_box()
+        assert box is not None
+        assert frame_box["x"] <= box["x"] and box["x"] + box["width"] <= frame_box["x"] + frame_box["width"]
+        # nothing drawn over it: the label is the topmost element at its centre
+        centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        assert label.evaluate("(e, [x, y]) => e.contains(document.elementFromPoint(x, y))", list(centre))
+    if size == "desktop":  # at 1280 px the table fits: nothing to scroll to
+        assert frame.evaluate("e => e.scrollWidth <= e.clientWidth")
+    # the paired plot: one panel per treatment, each line inside its own panel, no label cut off
+    paired = page.locator("svg.plot.paired").first
+    paired.scroll_into_view_if_needed()
+    panels = paired.locator("g.panel")
+    assert panels.count() == 3
+    svg_box = paired.bounding_box()
+    assert svg_box is not None
+    for i in range(3):
+        panel = panels.nth(i)
+        axis = panel.locator("line.axis").bounding_box()
+        assert axis is not None
+        for line in panel.locator("path.pair").all():
+            b = line.bounding_box()
+            assert b is not None and axis["x"] - 0.5 <= b["x"] and b["x"] + b["width"] <= axis["x"] + axis["width"] + 0.5
+    for label in paired.locator("text").all():
+        b = label.bounding_box()
+        assert b is not None and b["width"] > 0
+        assert svg_box["x"] - 0.5 <= b["x"] and b["x"] + b["width"] <= svg_box["x"] + svg_box["width"] + 0.5
+    # the difference plots: margin lines drawn and labelled, estimates off the plot's edges
+    margined = page.locator("svg.plot.forest:has(line.margin)")
+    assert margined.count() == 2  # spread (non-inferiority) and score (equivalence: both margins)
+    for i in range(2):
+        plot = margined.nth(i)
+        plot.scroll_into_view_if_needed()
+        for margin in plot.locator("line.margin").all():  # a vertical line: no width, so no is_visible()
+            b = margin.bounding_box()
+            assert b is not None and b["height"] > 30
+            assert margin.evaluate("e => getComputedStyle(e).stroke") not in ("none", "rgba(0, 0, 0, 0)")
+        assert plot.locator("text.margin-label").count() == plot.locator("line.margin").count() >= 1
+        grid = plot.locator("line.axis").bounding_box()
+        assert grid is not None
+        for mark in plot.locator("rect.estimate").all() + plot.locator("line.margin").all():
+            b = mark.bounding_box()
+            assert b is not None and grid["x"] + 2 < b["x"] and b["x"] + b["width"] < grid["x"] + grid["width"] - 2
+        for value in plot.locator("text").all():
+            b = value.bounding_box()
+            p = plot.bounding_box()
+            assert b is not None and p is not None and p["x"] - 0.5 <= b["x"] <= b["x"] + b["width"] <= p["x"] + p["width"] + 0.5
+    # non-inferiority (lower is better): one margin, +0.2; equivalence: two, ±0.5
+    assert sorted(margined.nth(i).locator("line.margin").count() for i in range(2)) == [1, 2]
+    # each caption gives the true level of its intervals
+    captions = page.locator("figure:has(svg.plot.forest) figcaption").all_inner_texts()
+    assert any("95% CI (per comparison)" in c for c in captions)
+    assert any("90% CI (per comparison), whose upper end is the one-sided 95% bound" in c for c in captions)
+    assert any("whose each end is a one-sided 95% bound" in c for c in captions)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.evaluate("window.scrollTo(0, 0)")
+    save_shot(page, tmp_path, REPORT_SHOTS[size])
+    page.close()

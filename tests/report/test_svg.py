@@ -72,7 +72,8 @@ def test_paired_plot_joins_each_replicate_to_its_baseline_and_skips_missing_valu
     # baseline -> a and baseline -> b per replicate; replicate 1 lacks "a", replicate 3 its baseline
     assert len(paths) == 2 + 1 + 2
     assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "mean-line"]) == 2
-    assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "pair-point"]) == 10
+    # each panel draws the baseline's points (3) beside its treatment's (3 for a, 4 for b)
+    assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "pair-point"]) == 6 + 7
 
 
 def test_forest_plot_puts_the_zero_line_inside_and_colours_by_verdict() -> None:

@@ -13,6 +13,7 @@ how many more there are and where to see them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,6 +96,12 @@ def _question(verdicts: Sequence[Verdict]) -> str:
             f"<small>({esc(first.test)}, α = {first.alpha:g})</small><br>{answers}</li>")
 
 
+def _breakable(name: str) -> object:
+    """A name that may wrap after ``_ . , = / -`` (``learning_rate_0.01``), so long names
+    fit a column instead of widening the table; a cell of its own."""
+    return raw(re.sub(r"([_.,=/-])", r"\1<wbr>", esc(name))), "name"
+
+
 def _unbroken(value: str) -> str:
     """``value`` free to wrap between its words (an interval's two ends) but never inside a number."""
     return " ".join(f'<span class="nw">{esc(word)}</span>' for word in value.split())
@@ -111,7 +118,7 @@ def _verdict_rows(verdicts: Sequence[Verdict]) -> list[list[object]]:
     for v in verdicts:
         effect = _two_lines(format_number(v.effect_size, 3), v.effect_size_name or "") \
             if v.effect_size is not None else ("—", "num")
-        rows.append([(v.hypothesis, "name"), (v.treatment, "name"), (v.test, "code nowrap"),
+        rows.append([_breakable(v.hypothesis), _breakable(v.treatment), (v.test, "code nowrap"),
                      _two_lines(estimate_value(v, 4), estimand_label(v)),
                      _two_lines(interval_bounds(v, 4), interval_label(v)), effect,
                      (format_p(v.p_value, v.alpha), "num"), (format_p(v.p_value_adjusted, v.alpha), "num"),
@@ -187,16 +194,19 @@ def _samples_figure(rows: Sequence[SampleRow], metric: str) -> str:
                    "the dark dot and bar are the mean and its 95% interval.", samples_plot(rows, metric))
 
 
-def _paired_figure(conditions: Sequence[str], values: dict[str, dict[int, float]], metric: str) -> str | None:
+def _paired_figure(conditions: Sequence[str], values: dict[str, dict[int, float]], metric: str,
+                   baseline: str) -> str | None:
+    """One panel per treatment against the baseline (none when the baseline has no value)."""
     replicates = sorted({r for c in conditions for r in values[c]})
     series = {r: [values[c].get(r) for c in conditions] for r in replicates}
-    if len(conditions) < 2 or not any(sum(v is not None for v in vals) > 1 for vals in series.values()):
+    if len(conditions) < 2 or conditions[0] != baseline or \
+            not any(vals[0] is not None and any(v is not None for v in vals[1:]) for vals in series.values()):
         return None
     shown = (f" ({LINE_LIMIT} of the {len(series):,} replicates, evenly spread; the means use all)"
              if len(series) > LINE_LIMIT else "")
-    return figure(f"<strong>Paired replicates</strong>: each grey line joins a replicate's baseline value to the "
-                   f"same replicate (same seed) under a treatment{shown}; bold lines join the means.",
-                   paired_plot(conditions, series, metric))
+    return figure(f"<strong>Paired replicates</strong>, one panel per treatment: each grey line joins a "
+                  f"replicate's baseline value to the same replicate (same seed) under the treatment{shown}; the "
+                  "bold line joins the means.", paired_plot(conditions, series, metric))
 
 
 def forest_figures(result: Result, metric: str, values: dict[str, dict[int, float]],
@@ -248,7 +258,7 @@ def _metric_section(result: Result, metric: str, index: int) -> str:
         stats.append([c, (str(summary.n), "num"), num(summary.mean), num(summary.sd, 3),
                       (f"[{format_number(summary.ci[0])}, {format_number(summary.ci[1])}]", "num"),
                       num(summary.quartiles[1])])
-    figures = [_samples_figure(rows, metric), _paired_figure(conditions, values, metric),
+    figures = [_samples_figure(rows, metric), _paired_figure(conditions, values, metric, result.conditions[0]),
                *forest_figures(result, metric, values, conditions), *_sequence_figures(result, metric, conditions)]
     more = (f'<p class="meta">The first {len(conditions)} of {len(present):,} conditions are drawn and listed; '
             "the others are in the exports (<code>crystallize export</code>, result.to_dataframe()).</p>"

@@ -90,6 +90,9 @@ svg .opposite-direction { stroke: var(--bad); } svg .estimate.opposite-direction
 svg .insufficient-data, svg .skipped { stroke: var(--warn); }
 svg .estimate.insufficient-data, svg .estimate.skipped { fill: var(--warn); stroke: none; }
 svg .margin { stroke: var(--warn); stroke-width: 1.8; stroke-dasharray: 2 3; }
+svg .margin-label { fill: var(--warn); font-size: 13px; }
+svg .group-label { font-size: 14px; font-weight: 600; paint-order: stroke; stroke: var(--card);
+  stroke-width: 5px; }
 svg .no-effect-min-effect { stroke: var(--accent); }
 svg .estimate.no-effect-min-effect { fill: var(--accent); stroke: none; }
 svg .inconclusive-at-max, svg .undecided { stroke: var(--muted); }
