@@ -52,7 +52,6 @@ from crystallize.core import (
     pipeline_step,
 )
 from crystallize.core.result import use_store_opener
-from crystallize.core.rich_html import use_html_renderer
 
 if TYPE_CHECKING:
     from crystallize.store import Store
@@ -70,15 +69,6 @@ def _open_store(path: str | os.PathLike[str]) -> Store:
 
 
 use_store_opener(_open_store)
-
-
-def _notebook_html(obj: object) -> str | None:
-    from crystallize.report.notebook import notebook_html  # noqa: PLC0415 - the report loads only when displayed
-
-    return notebook_html(obj)
-
-
-use_html_renderer(_notebook_html)
 
 __all__ = [
     "BettingTest",

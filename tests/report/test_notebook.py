@@ -90,6 +90,7 @@ def test_a_rendering_error_falls_back_to_text_and_is_logged(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(rich_html, "_renderer", broken)
+    monkeypatch.setattr(rich_html, "_looked_up", True)
     with caplog.at_level(logging.WARNING, logger="crystallize"):
         assert small_result._repr_html_() is None
     assert "could not render Result as HTML" in caplog.text
@@ -112,3 +113,16 @@ def test_an_experiment_without_hypotheses_still_displays() -> None:
                   provenance=result.provenance)
     html = bare._repr_html_()
     assert html is not None and "No hypothesis" in html and 'class="plot forest"' in html
+
+
+def test_the_report_renders_through_the_registered_entry_point(monkeypatch: pytest.MonkeyPatch,
+                                                               small_result: Result) -> None:
+    # core never imports the report: the renderer is the installed "crystallize.html" plugin
+    monkeypatch.setattr(rich_html, "_renderer", None)
+    monkeypatch.setattr(rich_html, "_looked_up", False)
+    assert rich_html._registered() is notebook_html
+    assert small_result._repr_html_() == notebook_html(small_result)
+    # without any registered renderer, a notebook shows the plain repr
+    monkeypatch.setattr(rich_html, "_looked_up", False)
+    monkeypatch.setattr(rich_html, "entry_points", lambda group: [])
+    assert small_result._repr_html_() is None and repr(small_result).startswith("Result(")
