@@ -68,9 +68,37 @@ def test_export_csv_json_parquet_hold_the_same_table(session: dict) -> None:
     assert "wrote s.parquet (60 rows)" in out
     from_json = pd.DataFrame(json.loads((folder / "s.json").read_text()))
     parquet = pd.read_parquet(folder / "s.parquet")
-    assert len(csv) == 3 * 10 * 2 and list(csv.columns) == ["condition", "replicate", "seed", "metric", "value"]
+    assert len(csv) == 3 * 10 * 2
+    assert list(csv.columns) == ["condition", "replicate", "seed", "metric", "value", "status"]
+    assert set(csv["status"]) == {"ok"}
     for other in (from_json, parquet):
         pd.testing.assert_frame_equal(csv, other.astype(csv.dtypes.to_dict()), check_exact=False, rtol=1e-12)
+
+
+def test_export_verdicts_by_suffix_holds_the_verdicts_table(session: dict) -> None:
+    from crystallize import Result
+
+    folder = session["folder"]
+    result = Result.load(session["id1"], folder / ".crystallize")
+    expected = result.verdicts_frame()
+    out = crystallize("export", session["id1"][:8], "--verdicts", "-o", "v.parquet", cwd=folder).stdout
+    assert f"wrote v.parquet ({len(result.verdicts)} verdicts)" in out
+    crystallize("export", session["id1"][:8], "--verdicts", "-o", "v.json", cwd=folder)
+    crystallize("export", session["id1"][:8], "--verdicts", "-o", "v.csv", cwd=folder)
+    piped = crystallize("export", session["id1"][:8], "--verdicts", "-f", "json", cwd=folder).stdout
+    tables = {
+        "parquet": pd.read_parquet(folder / "v.parquet"),
+        "json": pd.DataFrame(json.loads((folder / "v.json").read_text())),
+        "csv": pd.read_csv(folder / "v.csv", keep_default_na=False, na_values=[""]),
+        "stdout": pd.DataFrame(json.loads(piped)),
+    }
+    assert len(expected) == len(result.verdicts) >= 2
+    for name, table in tables.items():
+        assert list(table.columns) == list(expected.columns), name
+        assert list(table["label"]) == [v.label for v in result.verdicts], name
+        assert list(table["p_value"]) == pytest.approx([v.p_value for v in result.verdicts], rel=1e-12), name
+        assert list(table["ci_level"]) == pytest.approx([v.ci_level for v in result.verdicts]), name
+        assert list(table["n_treatment"]) == [v.n_treatment for v in result.verdicts], name
 
 
 def test_compare_names_what_differs_and_how_metrics_moved(session: dict) -> None:

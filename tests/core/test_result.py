@@ -63,7 +63,8 @@ def test_p_values_are_adjusted_with_holm_by_default(result):
 
 def test_tidy_dataframe(result):
     df = result.to_dataframe()
-    assert list(df.columns) == ["condition", "replicate", "seed", "metric", "value"]
+    assert list(df.columns) == ["condition", "replicate", "seed", "metric", "value", "status"]
+    assert set(df.status) == {"ok"}
     assert len(df) == 3 * 8 * 2
     base = df[(df.condition == "baseline") & (df.metric == "score")]
     assert list(base.value) == result.metrics["baseline"]["score"]
@@ -72,12 +73,23 @@ def test_tidy_dataframe(result):
 
 def test_json_round_trips(result, tmp_path):
     path = tmp_path / "result.json"
-    text = result.to_json(path)
+    result.to_json(path)
+    text = path.read_text(encoding="utf-8")
     again = Result.from_json(path)
     assert again.metrics == json.loads(json.dumps(result.metrics, default=repr))
     assert again.hypotheses == result.hypotheses
     assert again.records == Result.from_json(text).records
     assert again.provenance == json.loads(text)["provenance"]
+
+
+def test_to_json_returns_text_only_without_a_path(result, tmp_path):
+    # as pandas' writers: the text without a path, nothing when it writes a file
+    text = result.to_json()
+    assert isinstance(text, str) and json.loads(text)["name"] == result.name
+    path = tmp_path / "out.json"
+    assert result.to_json(path) is None
+    assert result.to_json(str(tmp_path / "out2.json")) is None
+    assert path.read_text(encoding="utf-8") == text == (tmp_path / "out2.json").read_text(encoding="utf-8")
 
 
 def test_summary_is_readable_text(result):

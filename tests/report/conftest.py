@@ -47,3 +47,26 @@ def build_result(replicates: int = 8) -> Result:
 def small_result() -> Result:
     """The result of :func:`build_result` (computed once)."""
     return build_result()
+
+
+def build_wide_result() -> Result:
+    """Long names, an opposite-direction verdict, a non-inferiority guard-rail with its
+    margin and an equivalence claim: what strains the verdict table and the plots."""
+    experiment = Experiment(
+        name="wide verdict table",
+        datasource=gauss(),
+        pipeline=Pipeline([measure()]),
+        treatments=[Treatment("learning_rate_0.01_with_cosine_warmup", {"shift": -0.6, "scale": 1.2}),
+                    Treatment("regularised_model_with_dropout_0.3", {"shift": 0.05, "scale": 0.9}),
+                    Treatment("third_treatment_name", {"shift": 0.4, "scale": 1.1})],
+        hypotheses=[Hypothesis("score", PairedTTest(), direction="increase", name="score_increases_with_treatment"),
+                    Hypothesis("spread", PairedTTest(), direction="no_worse", margin=0.2, higher_is_better=False,
+                               name="spread_no_worse_guardrail", family="guardrails"),
+                    Hypothesis("score", PairedTTest(), direction="equal", margin=0.5,
+                               name="score_equivalent_within_margin", family="equivalence")],
+        replicates=10,
+        seed=5,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return experiment.run(store=False, progress=False)

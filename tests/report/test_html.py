@@ -9,7 +9,7 @@ from pathlib import Path
 from crystallize import Experiment, Pipeline, Result, data_source, pipeline_step
 from crystallize.report.html import render_report, write_report
 
-_VOID = {"meta", "br", "hr", "img", "input", "link"}
+_VOID = {"meta", "br", "hr", "img", "input", "link", "wbr"}  # the void elements the report uses
 _SVG_LEAVES = {"line", "circle", "rect", "path", "text", "title", "g"}
 
 

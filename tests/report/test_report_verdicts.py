@@ -108,7 +108,7 @@ def test_no_percentage_of_a_baseline_mean_indistinguishable_from_0():
     result = run_fixed(b, b + 0.31, [Hypothesis("x", PairedTTest(), direction="increase")])
     assert result.hypotheses[0].relative_difference is None
     page = render_report(result)
-    (difference,) = re.findall(r'data-label="difference">(.*?)</td>', page)
+    (difference,) = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r'data-label="difference">(.*?)</td>', page)]
     assert difference == "+0.31"  # not "+0.31 (+1824%)"
 
 
@@ -164,3 +164,34 @@ def test_huge_values_are_summarised_without_overflow():
     expected = float(np.std(b / 1e160, ddof=1))
     assert float(cells[0]) == pytest.approx(expected * 1e160, rel=1e-3)
     assert "inf" not in summary[:summary.index("</table>")]
+
+
+def test_captions_state_the_level_of_simultaneous_and_one_sided_intervals():
+    rng = np.random.default_rng(5)
+    b = rng.normal(10.0, 1.0, 12)
+    t = b + 0.4 + rng.normal(0.0, 0.3, 12)
+    result = run_fixed(b, t, [Hypothesis("x", PairedTTest(), direction="increase", name="up"),
+                              Hypothesis("x", PairedTTest(), direction="no_worse", margin=0.2, higher_is_better=True,
+                                         name="not_worse"),
+                              Hypothesis("y", PairedTTest(), name="y_changes")],
+                       intervals="simultaneous")
+    levels = {v.hypothesis: v.ci_level for v in result.hypotheses}
+    assert levels["up"] == pytest.approx(1 - 0.05 / 3) and levels["not_worse"] == pytest.approx(1 - 2 * 0.05 / 3)
+    page = render_report(result)
+    caption = page[page.index("<figcaption><strong>Difference"):]
+    caption = caption[:caption.index("</figcaption>")]
+    assert "<em>up</em> (paired_t): mean difference, 98.33% CI (simultaneous over 3 comparisons)" in caption
+    assert ("96.67% CI (simultaneous over 3 comparisons), whose lower end is the one-sided 98.33% bound the "
+            "decision uses") in caption
+
+
+def test_a_non_inferiority_margin_is_drawn_from_higher_is_better_when_the_test_did_not_say_its_side():
+    import dataclasses
+
+    from crystallize.report.forest import margins, verdict_rows
+
+    verdict = relative_margin_result().hypotheses[0]
+    bare = dataclasses.replace(verdict, details={}, margin_relative=False, estimand=None)  # e.g. a user's test
+    assert margins(bare) == (-0.05,)  # higher is better: losing more than the margin is worse
+    assert verdict_rows([bare])[0].margins == (-0.05,)
+    assert margins(dataclasses.replace(bare, higher_is_better=False)) == (0.05,)

@@ -72,7 +72,8 @@ def test_paired_plot_joins_each_replicate_to_its_baseline_and_skips_missing_valu
     # baseline -> a and baseline -> b per replicate; replicate 1 lacks "a", replicate 3 its baseline
     assert len(paths) == 2 + 1 + 2
     assert len([p for p in root.iter(f"{SVG}path") if p.get("class") == "mean-line"]) == 2
-    assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "pair-point"]) == 10
+    # each panel draws the baseline's points (3) beside its treatment's (3 for a, 4 for b)
+    assert len([c for c in root.iter(f"{SVG}circle") if c.get("class") == "pair-point"]) == 6 + 7
 
 
 def test_forest_plot_puts_the_zero_line_inside_and_colours_by_verdict() -> None:
@@ -98,3 +99,38 @@ def test_mean_difference_is_paired_when_replicates_align() -> None:
     expected = stats.ttest_ind([2.0, 4.0], [1.0, 2.0], equal_var=False).confidence_interval()
     assert welch is not None and not welch.paired and welch.estimate == pytest.approx(1.5)
     assert welch.ci == pytest.approx((expected.low, expected.high))
+
+
+def test_forest_plot_pads_its_axis_beyond_every_value() -> None:
+    # the k15 verdict of the YAML quickstart: every value at or below 0, so 0 sat on the plot's right edge
+    rows = [ForestRow("k15", -0.00944, -0.0131, -0.00576, "accepted", margins=(-0.02,)),
+            ForestRow("noisy_labels", -0.175, -0.192, -0.157, "not-accepted", margins=(-0.02,))]
+    root = ET.fromstring(forest_plot(rows, "macro_f1"))
+    axis = next(line for line in root.iter(f"{SVG}line") if line.get("class") == "axis")
+    left, right = float(axis.get("x1")), float(axis.get("x2"))
+    zero = next(line for line in root.iter(f"{SVG}line") if line.get("class") == "zero")
+    ends = [float(line.get("x1")) for line in root.iter(f"{SVG}line") if "whisker" in line.get("class", "")]
+    drawn = [float(zero.get("x1")), *ends]
+    assert all(left + 8 < x < right - 8 for x in drawn)
+    # one margin line over both rows, labelled once above them
+    margins = [line for line in root.iter(f"{SVG}line") if line.get("class") == "margin"]
+    assert len(margins) == 1 and float(margins[0].get("y2")) - float(margins[0].get("y1")) > 80
+    assert [t.text for t in root.iter(f"{SVG}text") if "margin-label" in t.get("class", "")] == ["margin"]
+
+
+def test_paired_plot_draws_one_panel_per_treatment_with_its_lines_inside() -> None:
+    series = {r: [1.0 + r, 2.0 + r, 0.5 + r] for r in range(4)}
+    root = ET.fromstring(paired_plot(["baseline", "a", "b"], series, "score"))
+    panels = [g for g in root.iter(f"{SVG}g") if g.get("class") == "panel"]
+    assert len(panels) == 2
+    for panel in panels:
+        axis = next(line for line in panel.iter(f"{SVG}line") if line.get("class") == "axis")
+        x1, x2 = float(axis.get("x1")), float(axis.get("x2"))
+        for p in panel.iter(f"{SVG}path"):
+            xs = [float(point.split(",")[0][1:]) for point in p.get("d").split()]
+            assert all(x1 < x < x2 for x in xs)
+    assert panels[0].findtext(f"{SVG}title").startswith("a:") and panels[1].findtext(f"{SVG}title").startswith("b:")
+    # the panels sit side by side, apart
+    first = max(float(line.get("x2")) for line in panels[0].iter(f"{SVG}line") if line.get("class") == "axis")
+    second = min(float(line.get("x1")) for line in panels[1].iter(f"{SVG}line") if line.get("class") == "axis")
+    assert first < second

@@ -185,28 +185,33 @@ def report(state: _State, run_id: str, output: Path) -> None:
 
 @cli.command()
 @click.argument("run_id")
-@click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json", "parquet"]), default="csv",
-              show_default=True, help="Output format.")
+@click.option("--format", "-f", "fmt", type=click.Choice(["csv", "json", "parquet"]),
+              help="Output format [default: the output file's suffix, else csv].")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Output file (default: stdout for csv and json, <run id>.parquet for parquet).")
+@click.option("--verdicts", is_flag=True, help="Export the verdicts (one row per hypothesis and treatment) "
+              "instead of the samples.")
 @pass_state
-def export(state: _State, run_id: str, fmt: str, output: Path | None) -> None:
-    """Export the samples of run RUN_ID as a tidy table.
+def export(state: _State, run_id: str, fmt: str | None, output: Path | None, verdicts: bool) -> None:
+    """Export the samples (or, with --verdicts, the verdicts) of run RUN_ID as a tidy table.
 
-    Columns: condition, replicate, seed, metric, value.
+    Samples: condition, replicate, seed, metric, value, status (failed runs
+    included, value empty). Verdicts: the columns of Result.verdicts_frame().
     """
-    from crystallize.report.export import samples_bytes  # noqa: PLC0415
+    from crystallize.report.export import format_from_path, samples_bytes, verdicts_bytes  # noqa: PLC0415
 
     result = stored.load(state.store, run_id)
-    data = samples_bytes(result, fmt)
+    fmt = format_from_path(output, fmt)
+    data = (verdicts_bytes if verdicts else samples_bytes)(result, fmt)
     if output is None and fmt != "parquet":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    path = output or Path(f"{(result.run_id or 'samples')[:12]}.parquet")
+    path = output or Path(f"{(result.run_id or 'samples')[:12]}{'-verdicts' if verdicts else ''}.parquet")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    click.echo(f"wrote {path} ({len(result.to_dataframe())} rows)")
+    rows = f"{len(result.verdicts)} verdicts" if verdicts else f"{len(result.to_dataframe())} rows"
+    click.echo(f"wrote {path} ({rows})")
 
 
 @cli.command()

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, overload
 
 from crystallize.core.analysis import aligned, by_condition, samples
 from crystallize.core.exceptions import CrystallizeError, suggest
@@ -260,17 +260,30 @@ class Result:
 
     # -- exports -------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
-        """Tidy samples: one row per (condition, replicate, metric)."""
-        import pandas as pd  # noqa: PLC0415 - pandas is only needed here
+        """Tidy samples: one row per (condition, replicate, metric), with the run's ``status``.
 
-        rows = [
-            (r.condition, r.replicate, r.seed, name, value)
-            for r in sorted(self.records, key=lambda r: (self.conditions.index(r.condition)
-                                                         if r.condition in self.conditions else 0, r.replicate))
-            if r.ok
-            for name, value in r.metrics.items()
-        ]
-        return pd.DataFrame(rows, columns=["condition", "replicate", "seed", "metric", "value"])
+        Columns: condition, replicate, seed, metric, value, status (``"ok"``,
+        ``"failed"`` or ``"timeout"``). A run that did not succeed has one row per
+        metric of the experiment with ``value`` NaN, so failures are counted, not lost.
+        """
+        from crystallize.core.frames import samples_frame  # noqa: PLC0415 - pandas only when asked
+
+        return samples_frame(self)
+
+    def verdicts_frame(self) -> pd.DataFrame:
+        """Tidy verdicts: one row per (hypothesis, treatment), in the summary's order.
+
+        Columns: hypothesis, metric, treatment, test, direction, estimand,
+        difference (the estimate the verdict uses), ci_low, ci_high, ci_level
+        (the interval's true two-sided level), ci_simultaneous, effect_size,
+        effect_size_name, p_value, p_value_adjusted, correction, alpha, margin,
+        label (``"accepted"``, ``"not accepted"``, ...), n_baseline, n_treatment,
+        n_pairs, failed_baseline, failed_treatment, notes (joined with ``"; "``).
+        Missing numbers are NaN. ``crystallize export --verdicts`` writes this table.
+        """
+        from crystallize.core.frames import verdicts_frame  # noqa: PLC0415 - pandas only when asked
+
+        return verdicts_frame(self)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict that :meth:`from_dict` turns back into an equal result."""
@@ -291,12 +304,23 @@ class Result:
             interrupted=bool(data.get("interrupted", False)),
         )
 
-    def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
-        """Serialise to standard JSON (NaN and infinities as ``null``); also write it to ``path`` when given."""
+    @overload
+    def to_json(self, path: None = None, *, indent: int | None = 2) -> str: ...
+
+    @overload
+    def to_json(self, path: str | os.PathLike[str], *, indent: int | None = 2) -> None: ...
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str | None:
+        """Serialise to standard JSON (NaN and infinities as ``null``).
+
+        As pandas' writers do: without ``path`` return the JSON text; with
+        ``path`` write it there (UTF-8) and return ``None``.
+        """
         text = standard_json(self.to_dict(), indent=indent)
-        if path is not None:
-            Path(path).write_text(text)
-        return text
+        if path is None:
+            return text
+        Path(path).write_text(text, encoding="utf-8")
+        return None
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Result:
@@ -311,6 +335,13 @@ class Result:
         from crystallize.core.summary import render_summary  # noqa: PLC0415
 
         return render_summary(self)
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display: the verdict table with coloured labels and the
+        difference plots, the same numbers as the HTML report."""
+        from crystallize.core.rich_html import html_of  # noqa: PLC0415
+
+        return html_of(self)
 
     def __str__(self) -> str:
         from crystallize.core.summary import summary_text  # noqa: PLC0415

@@ -157,6 +157,13 @@ class Verdict:
         """A copy with ``notes`` appended."""
         return dataclasses.replace(self, notes=self.notes + tuple(notes))
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display: this verdict's row of the report's table and its
+        difference plot."""
+        from crystallize.core.rich_html import html_of  # noqa: PLC0415
+
+        return html_of(self)
+
     def as_dict(self) -> dict[str, Any]:
         """The mapping view used by ``result.metrics["hypothesis"]`` and JSON."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "details"}

@@ -1,4 +1,4 @@
-"""The tidy table of samples as CSV, JSON or Parquet."""
+"""The tidy tables of a result (samples, verdicts) as CSV, JSON or Parquet."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
     from crystallize.core.result import Result
 
-__all__ = ["EXPORT_FORMATS", "MissingDependencyError", "export_samples", "samples_bytes"]
+__all__ = ["EXPORT_FORMATS", "MissingDependencyError", "export_samples", "export_verdicts", "format_from_path",
+           "samples_bytes", "verdicts_bytes"]
 
 #: Formats :func:`export_samples` writes.
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "json", "parquet")
@@ -36,21 +37,22 @@ class MissingDependencyError(CrystallizeError, ImportError):
                          f"install it with: pip install 'crystallize[{extra}]'")
 
 
-def samples_bytes(result: Result, fmt: str) -> bytes:
-    """``result.to_dataframe()`` encoded as ``fmt`` (``csv``, ``json`` or ``parquet``).
+def format_from_path(path: str | Path | None, fmt: str | None, default: str = "csv") -> str:
+    """The export format: ``fmt`` when given, else the suffix of ``path`` when it is
+    one of :data:`EXPORT_FORMATS` (``.csv``, ``.json``, ``.parquet``), else ``default``."""
+    if fmt is not None:
+        return fmt
+    suffix = Path(path).suffix.lower().lstrip(".") if path is not None else ""
+    return suffix if suffix in EXPORT_FORMATS else default
 
-    JSON is an array of row objects (condition, replicate, seed, metric,
-    value), in standard JSON: NaN and infinities are ``null``. Parquet keeps ``value`` numeric; non-numeric metric values go
-    to a ``value_text`` column.
 
-    Raises:
-        ValueError: an unknown format (with the nearest valid one).
-        MissingDependencyError: Parquet without pyarrow.
-    """
+def _check_format(fmt: str) -> None:
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}{suggest(fmt, EXPORT_FORMATS)}; "
                          f"use one of {', '.join(EXPORT_FORMATS)}")
-    frame = result.to_dataframe()
+
+
+def _encode(frame: pd.DataFrame, fmt: str) -> bytes:
     if fmt == "csv":
         return frame.to_csv(index=False).encode()
     if fmt == "json":
@@ -60,8 +62,36 @@ def samples_bytes(result: Result, fmt: str) -> bytes:
     except ImportError as exc:
         raise MissingDependencyError("pyarrow", "report", "exporting Parquet") from exc
     buffer = io.BytesIO()
-    _typed(frame).to_parquet(buffer, engine="pyarrow", index=False)
+    frame.to_parquet(buffer, engine="pyarrow", index=False)
     return buffer.getvalue()
+
+
+def samples_bytes(result: Result, fmt: str) -> bytes:
+    """``result.to_dataframe()`` encoded as ``fmt`` (``csv``, ``json`` or ``parquet``).
+
+    JSON is an array of row objects (condition, replicate, seed, metric,
+    value, status), in standard JSON: NaN and infinities are ``null``. Parquet
+    keeps ``value`` numeric; non-numeric metric values go to a ``value_text`` column.
+
+    Raises:
+        ValueError: an unknown format (with the nearest valid one).
+        MissingDependencyError: Parquet without pyarrow.
+    """
+    _check_format(fmt)
+    frame = result.to_dataframe()
+    return _encode(_typed(frame) if fmt == "parquet" else frame, fmt)
+
+
+def verdicts_bytes(result: Result, fmt: str) -> bytes:
+    """``result.verdicts_frame()`` encoded as ``fmt`` (``csv``, ``json`` or ``parquet``):
+    one row per verdict; in JSON, missing numbers are ``null``.
+
+    Raises:
+        ValueError: an unknown format (with the nearest valid one).
+        MissingDependencyError: Parquet without pyarrow.
+    """
+    _check_format(fmt)
+    return _encode(result.verdicts_frame(), fmt)
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -76,6 +106,13 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _write(data: bytes, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
 def export_samples(result: Result, fmt: str, path: str | Path) -> Path:
     """Write the tidy samples of ``result`` to ``path`` as ``fmt``; return the path.
 
@@ -83,8 +120,14 @@ def export_samples(result: Result, fmt: str, path: str | Path) -> Path:
         ValueError: an unknown format.
         MissingDependencyError: Parquet without pyarrow.
     """
-    data = samples_bytes(result, fmt)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
+    return _write(samples_bytes(result, fmt), path)
+
+
+def export_verdicts(result: Result, fmt: str, path: str | Path) -> Path:
+    """Write the tidy verdicts of ``result`` to ``path`` as ``fmt``; return the path.
+
+    Raises:
+        ValueError: an unknown format.
+        MissingDependencyError: Parquet without pyarrow.
+    """
+    return _write(verdicts_bytes(result, fmt), path)

@@ -13,7 +13,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from crystallize.core.display import difference_text, format_percent, interval_label, interval_text, margin_bounds
+from crystallize.core.display import (
+    difference_text,
+    format_percent,
+    interval_label,
+    interval_text,
+    level_text,
+    margin_bounds,
+    one_sided,
+)
 from crystallize.core.verdict import ESTIMANDS
 from crystallize.report.numbers import mean_difference
 from crystallize.report.plots import ForestRow
@@ -22,21 +30,62 @@ from crystallize.report.svg import esc, slug
 if TYPE_CHECKING:
     from crystallize.core.verdict import Verdict
 
-__all__ = ["descriptive_rows", "forest_caption", "verdict_rows"]
+__all__ = ["descriptive_rows", "forest_caption", "level_phrase", "margins", "verdict_rows"]
 
 def verdict_rows(verdicts: Sequence[Verdict]) -> list[ForestRow]:
-    """One row per verdict with an estimate, labelled by treatment (and hypothesis when
-    there are several)."""
+    """One row per verdict with an estimate, labelled by treatment (under its hypothesis's
+    name when there are several)."""
     several = len({v.hypothesis for v in verdicts}) > 1
     rows = []
     for v in verdicts:
         if v.difference is None:
             continue
         low, high = v.ci if v.ci is not None else (None, None)
-        label = f"{v.treatment} · {v.hypothesis}" if several else v.treatment
         detail = f"{v.hypothesis}, {v.test}: {difference_text(v, 6)}, {interval_text(v, 6)}; {v.label}"
-        rows.append(ForestRow(label, v.difference, low, high, slug(v.label), detail, margin_bounds(v)))
+        rows.append(ForestRow(v.treatment, v.difference, low, high, slug(v.label), detail, margins(v),
+                              v.hypothesis if several else ""))
     return rows
+
+
+def margins(verdict: Verdict) -> tuple[float, ...]:
+    """The margin lines of an equivalence or non-inferiority verdict: its bounds of the
+    estimate, read from the hypothesis's ``higher_is_better`` when the test did not say
+    which side it tested."""
+    bounds = margin_bounds(verdict)
+    if bounds or verdict.margin is None or verdict.direction != "no_worse" or verdict.higher_is_better is None:
+        return bounds
+    return (-verdict.margin if verdict.higher_is_better else verdict.margin,)
+
+
+def _tested_end(verdict: Verdict) -> str:
+    """Which end of a one-sided decision's interval is its bound: ``"lower"``, ``"upper"`` or ``"each"``."""
+    if verdict.direction == "equal":
+        return "each"
+    side = verdict.details.get("alternative") or verdict.alternative
+    if verdict.direction == "no_worse" and side not in ("greater", "less") and verdict.higher_is_better is not None:
+        side = "greater" if verdict.higher_is_better else "less"
+    return {"greater": "lower", "less": "upper"}.get(str(side), "tested")
+
+
+def level_phrase(verdicts: Sequence[Verdict]) -> str:
+    """Each interval's true level in words: ``"95% CI (per comparison)"``, ``"98.33% CI
+    (simultaneous over 3 comparisons)"``, or for a one-sided decision ``"90% CI (per
+    comparison), whose lower end is the one-sided 95% bound the decision uses"``."""
+    phrases = []
+    for v in verdicts:
+        if v.ci is None:
+            continue
+        if v.sequential:
+            phrases.append(f"{interval_label(v)}, valid at every look")
+            continue
+        kind = f"simultaneous over {v.comparisons} comparisons" if v.ci_simultaneous else "per comparison"
+        text = f"{interval_label(v)} ({kind})"
+        if one_sided(v) and v.ci_level is not None:
+            end = _tested_end(v)
+            text += (f", whose {end} end is {'a' if end == 'each' else 'the'} one-sided "
+                     f"{level_text((1 + v.ci_level) / 2)} bound the decision uses")
+        phrases.append(text)
+    return ", ".join(dict.fromkeys(phrases)) or "no interval"
 
 
 def descriptive_rows(values: Mapping[str, Mapping[int, float]], baseline: str,
@@ -58,18 +107,17 @@ def forest_caption(verdicts: Sequence[Verdict], metric: str, *, relative: bool =
     parts = []
     for name in dict.fromkeys(v.hypothesis for v in verdicts):
         own = [v for v in verdicts if v.hypothesis == name]
-        levels = ", ".join(dict.fromkeys(interval_label(v) for v in own if v.ci is not None)) or "no interval"
-        kinds = "simultaneous" if all(v.ci_simultaneous for v in own) else "per comparison"
+        levels = level_phrase(own)
         what = ESTIMANDS.get(str(own[0].estimand), "estimate")
         margin = ""
-        if margin_bounds(own[0]):
+        if margins(own[0]):
             m = format_percent(own[0].margin).lstrip("+") if relative else f"{own[0].margin:g}"
             sign = "±" if own[0].direction == "equal" else ""
             margin = f"; margin {sign}{m}{' of the baseline mean' if relative else ''}"
-        parts.append(f"<em>{esc(name)}</em> ({esc(own[0].test)}): {esc(what)}, {esc(levels)} ({kinds}){margin}")
+        parts.append(f"<em>{esc(name)}</em> ({esc(own[0].test)}): {esc(what)}, {esc(levels)}{margin}")
     missing = [f"{v.treatment} ({v.hypothesis})" for v in verdicts if v.difference is None]
     absent = f" No estimate: {esc(', '.join(missing))}." if missing else ""
     title = "Relative difference from baseline" if relative else "Difference from baseline"
-    dotted = " Dotted lines: the margins." if any(margin_bounds(v) for v in verdicts) else ""
+    dotted = " Dotted lines: the margins." if any(margins(v) for v in verdicts) else ""
     return (f"<strong>{title}</strong> (treatment − baseline) of {esc(metric)}, each verdict's own estimate and "
             f"interval: {'; '.join(parts)}.{dotted} Colour follows the verdict.{absent}")

@@ -13,6 +13,7 @@ how many more there are and where to see them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,7 +52,8 @@ if TYPE_CHECKING:
     from crystallize.core.result import Result
     from crystallize.core.verdict import Verdict
 
-__all__ = ["MAX_PLOTTED", "MAX_VERDICT_ROWS", "render_report", "write_report"]
+__all__ = ["MAX_PLOTTED", "MAX_VERDICT_ROWS", "figure", "forest_figures", "metric_values", "render_report",
+           "verdicts_table", "write_report"]
 
 #: Verdicts listed in the table before a "more" line.
 MAX_VERDICT_ROWS = 500
@@ -95,23 +97,35 @@ def _question(verdicts: Sequence[Verdict]) -> str:
             f"<small>({esc(first.test)}, α = {first.alpha:g})</small><br>{answers}</li>")
 
 
+def _breakable(name: str) -> object:
+    """A name that may wrap after ``_ . , = / -`` (``learning_rate_0.01``), so long names
+    fit a column instead of widening the table; a cell of its own."""
+    return raw(re.sub(r"([_.,=/-])", r"\1<wbr>", esc(name))), "name"
+
+
+def _unbroken(value: str) -> str:
+    """``value`` free to wrap between its words (an interval's two ends) but never inside a number."""
+    return " ".join(f'<span class="nw">{esc(word)}</span>' for word in value.split())
+
+
 def _two_lines(value: str, label: str) -> tuple[object, str]:
-    """A number cell with its label under it, small."""
-    return raw(f"<span>{esc(value)}<br><small>{esc(label)}</small></span>" if label else esc(value)), "num"
+    """A number cell with its label under it, small; it may wrap between numbers, never inside one."""
+    under = f"<br><small>{esc(label)}</small>" if label else ""
+    return raw(f"<span>{_unbroken(value)}{under}</span>"), "num wrap"
 
 
 def _verdict_rows(verdicts: Sequence[Verdict]) -> list[list[object]]:
     rows: list[list[object]] = []
     for v in verdicts:
-        effect = f"{v.effect_size_name or 'effect'} {format_number(v.effect_size, 3)}" if v.effect_size is not None \
-            else "—"
-        rows.append([v.hypothesis, v.treatment, (v.test, "code nowrap"),
+        effect = _two_lines(format_number(v.effect_size, 3), v.effect_size_name or "") \
+            if v.effect_size is not None else ("—", "num")
+        rows.append([_breakable(v.hypothesis), _breakable(v.treatment), (v.test, "code nowrap"),
                      _two_lines(estimate_value(v, 4), estimand_label(v)),
-                     _two_lines(interval_bounds(v, 4), interval_label(v)), (effect, "num"),
+                     _two_lines(interval_bounds(v, 4), interval_label(v)), effect,
                      (format_p(v.p_value, v.alpha), "num"), (format_p(v.p_value_adjusted, v.alpha), "num"),
-                     raw(f"<span>{badge(v.label)}"
-                         + "".join(f'<small class="evidence">{esc(line)}</small>' for line in evidence_lines(v))
-                         + "</span>")])
+                     (raw(f"<span>{badge(v.label)}"
+                          + "".join(f'<small class="evidence">{esc(line)}</small>' for line in evidence_lines(v))
+                          + "</span>"), "verdict")])
     return rows
 
 
@@ -128,15 +142,10 @@ def _adjustment(verdicts: Sequence[Verdict]) -> str:
     return "p adj.: " + "; ".join(parts) + "; without a correction it equals p."
 
 
-def _verdicts_section(result: Result) -> str:
-    if not result.hypotheses:
-        return ('<section id="verdicts"><h2>Question</h2><p>This experiment states no hypothesis; '
-                "the samples of each condition follow.</p></section>")
-    verdicts = result.hypotheses
-    groups: dict[str, list[Verdict]] = {}
-    for v in verdicts:
-        groups.setdefault(v.hypothesis, []).append(v)
-    shown = verdicts[:MAX_VERDICT_ROWS]
+def verdicts_table(verdicts: Sequence[Verdict], limit: int = MAX_VERDICT_ROWS) -> str:
+    """The verdict table (labels coloured), a line for verdicts past ``limit``, the legend
+    (what the difference is, each interval's level, the adjustment) and the notes."""
+    shown = verdicts[:limit]
     more = (f'<p class="meta">… {len(verdicts) - len(shown):,} more verdicts not listed: result.hypotheses '
             f"(<code>Result.load(run_id).hypotheses</code>) has them all.</p>" if len(verdicts) > len(shown) else "")
     notes = [f"{v.hypothesis} / {v.treatment}: {n}" for v in verdicts for n in v.notes]
@@ -145,14 +154,24 @@ def _verdicts_section(result: Result) -> str:
                  "mean difference; relative differences in percent).", *interval_notes(verdicts),
                  _adjustment(verdicts)]
     headers = ["hypothesis", "treatment", "test", "difference", "interval", "effect", "p", "p adj.", "verdict"]
+    return (f"{table(headers, _verdict_rows(shown), cls='verdicts stack')}{more}"
+            f'<ul class="meta legend">{"".join(f"<li>{esc(line)}</li>" for line in explained)}</ul>'
+            f"{note_html}")
+
+
+def _verdicts_section(result: Result) -> str:
+    if not result.hypotheses:
+        return ('<section id="verdicts"><h2>Question</h2><p>This experiment states no hypothesis; '
+                "the samples of each condition follow.</p></section>")
+    groups: dict[str, list[Verdict]] = {}
+    for v in result.hypotheses:
+        groups.setdefault(v.hypothesis, []).append(v)
     return (f'<section id="verdicts"><h2>Question</h2><ul class="questions">'
             f"{''.join(_question(g) for g in groups.values())}</ul><h2>Verdicts</h2>"
-            f"{table(headers, _verdict_rows(shown), cls='verdicts stack')}{more}"
-            f'<ul class="meta legend">{"".join(f"<li>{esc(line)}</li>" for line in explained)}</ul>'
-            f"{note_html}</section>")
+            f"{verdicts_table(result.hypotheses)}</section>")
 
 
-def _values(result: Result, metric: str) -> dict[str, dict[int, float]] | None:
+def metric_values(result: Result, metric: str) -> dict[str, dict[int, float]] | None:
     """``{condition: {replicate: value}}`` of a numeric metric; ``None`` if it is not numeric."""
     out: dict[str, dict[int, float]] = {}
     for record in result.records:
@@ -172,30 +191,33 @@ def _samples_figure(rows: Sequence[SampleRow], metric: str) -> str:
     else:
         what = (f"the outline is the distribution of each condition's samples (points are drawn up to "
                 f"{POINT_LIMIT:,} samples)")
-    return _figure(f"<strong>Samples</strong> of {esc(metric)}: {what}; the box spans the quartiles (line: median); "
+    return figure(f"<strong>Samples</strong> of {esc(metric)}: {what}; the box spans the quartiles (line: median); "
                    "the dark dot and bar are the mean and its 95% interval.", samples_plot(rows, metric))
 
 
-def _paired_figure(conditions: Sequence[str], values: dict[str, dict[int, float]], metric: str) -> str | None:
+def _paired_figure(conditions: Sequence[str], values: dict[str, dict[int, float]], metric: str,
+                   baseline: str) -> str | None:
+    """One panel per treatment against the baseline (none when the baseline has no value)."""
     replicates = sorted({r for c in conditions for r in values[c]})
     series = {r: [values[c].get(r) for c in conditions] for r in replicates}
-    if len(conditions) < 2 or not any(sum(v is not None for v in vals) > 1 for vals in series.values()):
+    if len(conditions) < 2 or conditions[0] != baseline or \
+            not any(vals[0] is not None and any(v is not None for v in vals[1:]) for vals in series.values()):
         return None
     shown = (f" ({LINE_LIMIT} of the {len(series):,} replicates, evenly spread; the means use all)"
              if len(series) > LINE_LIMIT else "")
-    return _figure(f"<strong>Paired replicates</strong>: each grey line joins a replicate's baseline value to the "
-                   f"same replicate (same seed) under a treatment{shown}; bold lines join the means.",
-                   paired_plot(conditions, series, metric))
+    return figure(f"<strong>Paired replicates</strong>, one panel per treatment: each grey line joins a "
+                  f"replicate's baseline value to the same replicate (same seed) under the treatment{shown}; the "
+                  "bold line joins the means.", paired_plot(conditions, series, metric))
 
 
-def _forest_figures(result: Result, metric: str, values: dict[str, dict[int, float]],
+def forest_figures(result: Result, metric: str, values: dict[str, dict[int, float]],
                     conditions: Sequence[str]) -> list[str]:
     verdicts = [v for v in result.hypotheses if v.metric == metric and v.treatment in conditions]
     if not verdicts:
         rows = descriptive_rows(values, result.conditions[0], [c for c in conditions if c != result.conditions[0]])
         if not rows:
             return []
-        return [_figure(f"<strong>Difference from baseline</strong> (treatment − baseline) of the mean "
+        return [figure(f"<strong>Difference from baseline</strong> (treatment − baseline) of the mean "
                         f"{esc(metric)}: descriptive, not a test (no hypothesis names this metric); 95% t intervals, "
                         "paired over shared replicates.", forest_plot(rows, metric))]
     figures = []
@@ -204,7 +226,7 @@ def _forest_figures(result: Result, metric: str, values: dict[str, dict[int, flo
         if own:
             rows = verdict_rows(own)
             plot = forest_plot(rows, metric, percent=relative) if rows else "<p>No verdict here has an estimate.</p>"
-            figures.append(_figure(forest_caption(own, metric, relative=relative), plot))
+            figures.append(figure(forest_caption(own, metric, relative=relative), plot))
     return figures
 
 
@@ -215,12 +237,12 @@ def _sequence_figures(result: Result, metric: str, conditions: Sequence[str]) ->
         if v.metric == metric and v.treatment in conditions and v.sequential is not None:
             cs = confidence_sequence(result, v)
             if cs is not None:
-                figures.append(_figure(sequence_caption(cs, v), sequence_plot(cs, metric)))
+                figures.append(figure(sequence_caption(cs, v), sequence_plot(cs, metric)))
     return figures
 
 
 def _metric_section(result: Result, metric: str, index: int) -> str:
-    values = _values(result, metric)
+    values = metric_values(result, metric)
     anchor = f"metric-{index}"
     if values is None:
         return (f'<section id="{anchor}"><h2>{esc(metric)}</h2><p>Not numeric: kept in the records and exports, '
@@ -237,8 +259,8 @@ def _metric_section(result: Result, metric: str, index: int) -> str:
         stats.append([c, (str(summary.n), "num"), num(summary.mean), num(summary.sd, 3),
                       (f"[{format_number(summary.ci[0])}, {format_number(summary.ci[1])}]", "num"),
                       num(summary.quartiles[1])])
-    figures = [_samples_figure(rows, metric), _paired_figure(conditions, values, metric),
-               *_forest_figures(result, metric, values, conditions), *_sequence_figures(result, metric, conditions)]
+    figures = [_samples_figure(rows, metric), _paired_figure(conditions, values, metric, result.conditions[0]),
+               *forest_figures(result, metric, values, conditions), *_sequence_figures(result, metric, conditions)]
     more = (f'<p class="meta">The first {len(conditions)} of {len(present):,} conditions are drawn and listed; '
             "the others are in the exports (<code>crystallize export</code>, result.to_dataframe()).</p>"
             if len(present) > len(conditions) else "")
@@ -248,7 +270,7 @@ def _metric_section(result: Result, metric: str, index: int) -> str:
             "</section>")
 
 
-def _figure(caption: str, svg: str) -> str:
+def figure(caption: str, svg: str) -> str:
     return f"<figure><figcaption>{caption}</figcaption>{svg}</figure>"
 
 

@@ -3,9 +3,10 @@
 * :func:`samples_plot`: every sample of every condition (points; a density
   outline instead once there are more than :data:`POINT_LIMIT`), with a box of
   the quartiles and the mean with its confidence interval.
-* :func:`paired_plot`: one line per replicate across the conditions (the
-  design is paired: replicate ``i`` of every condition shares a seed); at
-  most :data:`LINE_LIMIT` replicates, evenly spread, when there are more.
+* :func:`paired_plot`: one panel per treatment, with a line per replicate from
+  its baseline value to its value under the treatment (the design is paired:
+  replicate ``i`` of every condition shares a seed); at most
+  :data:`LINE_LIMIT` replicates, evenly spread, when there are more.
 * :func:`forest_plot`: estimates with their intervals against a dashed zero
   line, with margins drawn as dotted lines.
 """
@@ -22,6 +23,7 @@ from crystallize.report.svg import (
     Scale,
     circle,
     document,
+    esc,
     group,
     line,
     nice_ticks,
@@ -60,7 +62,8 @@ class SampleRow:
 @dataclass(frozen=True, slots=True)
 class ForestRow:
     """One estimate with its interval (``None`` ends: no interval), styled by ``status``
-    (``accepted``, ...); ``margins`` are drawn as dotted lines across the row."""
+    (``accepted``, ...); ``margins`` are drawn as dotted lines across the row; rows of one
+    ``group`` (a hypothesis, when a plot shows several) sit under its name."""
 
     label: str
     estimate: float
@@ -69,10 +72,11 @@ class ForestRow:
     status: str = "neutral"
     detail: str = ""
     margins: tuple[float, ...] = ()
+    group: str = ""
 
 
 def _short(label: str, room: float, size: float) -> str:
-    limit = max(int(room / (size * 0.56)), 4)
+    limit = max(int(room / (size * 0.62)), 4)  # wider than the average glyph: never cut by the edge
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
@@ -151,73 +155,147 @@ def spread_replicates(replicates: Sequence[int]) -> list[int]:
     return [ordered[int(i * step)] for i in range(LINE_LIMIT)]
 
 
+#: Paired-plot panels side by side (one per treatment), and the gap between them.
+PANELS_PER_ROW = 2
+PANEL_GAP = 20.0
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _panel(name: str, pairs: Sequence[tuple[int, float | None, float | None]], means: tuple[float | None, float | None],
+           x0: float, panel_width: float, y_scale: Scale, ticks: Sequence[float]) -> str:
+    """One treatment's panel: each replicate's line from its baseline value to its value
+    under the treatment, the means in bold, the treatment named above."""
+    top, bottom = y_scale.end, y_scale.start
+    xb, xt = x0 + panel_width * 0.25, x0 + panel_width * 0.75
+    parts = [line(x0, bottom, x0 + panel_width, bottom, "axis")]
+    parts += [line(x0, y_scale(t), x0 + panel_width, y_scale(t), "grid") for t in ticks]
+    parts.append(text(x0 + panel_width / 2, top - 8, _short(name, panel_width, LABEL), "label", "middle"))
+    for x, label in ((xb, "baseline"), (xt, "treatment")):
+        parts.append(text(x, bottom + TICK + 6, _short(label, panel_width / 2 - 4, TICK), "tick", "middle"))
+    for replicate, b, t in pairs:
+        if b is not None and t is not None:
+            parts.append(path([(xb, y_scale(b)), (xt, y_scale(t))], "pair", f"replicate {replicate}"))
+        parts += [circle(x, y_scale(v), 2.6, "pair-point", f"{who}, replicate {replicate}: {v:.6g}")
+                  for x, v, who in ((xb, b, "baseline"), (xt, t, name)) if v is not None]
+    mb, mt = means
+    if mb is not None and mt is not None:
+        parts.append(path([(xb, y_scale(mb)), (xt, y_scale(mt))], "mean-line", f"{name}: means"))
+    parts += [circle(x, y_scale(m), 4.2, "mean", f"mean {m:.6g}") for x, m in ((xb, mb), (xt, mt)) if m is not None]
+    return group([f"<title>{esc(name)}: each replicate, baseline to treatment</title>", *parts], "panel")
+
+
 def paired_plot(conditions: Sequence[str], series: Mapping[int, Sequence[float | None]], metric: str) -> str:
-    """Per replicate, a line from its baseline value to its value under each treatment
-    (at most :data:`LINE_LIMIT` replicates, evenly spread); bold lines join the means
-    of all replicates."""
+    """One panel per treatment, each comparing it with the baseline: per replicate, a line
+    from its baseline value to its value under the treatment (at most
+    :data:`LINE_LIMIT` replicates, evenly spread), and in bold the means of all
+    replicates. Panels share one value axis and sit :data:`PANELS_PER_ROW` to a row, so
+    no line crosses another treatment's panel."""
     values = [v for vals in series.values() for v in vals if v is not None]
     ticks = nice_ticks(min(values), max(values))
     left = max(text_width(tick_label(t, ticks), TICK) for t in ticks) + 12
-    top, bottom, height = 10.0, 250.0, 250.0 + 2 * LABEL + 8
-    y_scale = Scale(ticks[0], ticks[-1], bottom, top)
-    column = (WIDTH - left - RIGHT) / max(len(conditions), 1)
-    xs = [left + column * (i + 0.5) for i in range(len(conditions))]
-    parts = [line(left, bottom, WIDTH - RIGHT, bottom, "axis")]
-    for tick in ticks:
-        y = y_scale(tick)
-        parts.append(line(left, y, WIDTH - RIGHT, y, "grid"))
-        parts.append(text(left - 6, y + TICK * 0.35, tick_label(tick, ticks), "tick", "end"))
-    for i, (x, name) in enumerate(zip(xs, conditions)):
-        dy = LABEL + 6 if i % 2 == 0 or column > text_width(name, LABEL) + 8 else 2 * LABEL + 6
-        parts.append(text(x, bottom + dy, _short(name, column * 2 - 8, LABEL), "label", "middle"))
-    lines = []  # each treatment is compared with the baseline, so lines start at the baseline
-    for replicate in spread_replicates(list(series)):
-        vals = series[replicate]
-        for x, v in zip(xs, vals):
-            if v is not None:
-                lines.append(circle(x, y_scale(v), 2.6, "pair-point", f"replicate {replicate}: {v:.6g}"))
-        if vals and vals[0] is not None:
-            start = (xs[0], y_scale(vals[0]))
-            lines.extend(path([start, (x, y_scale(v))], "pair", f"replicate {replicate}")
-                         for x, v in zip(xs[1:], vals[1:]) if v is not None)
-    parts.append(group(lines))
-    means: list[tuple[float, float] | None] = []
-    for x, column_values in zip(xs, zip(*series.values())):
-        present = [v for v in column_values if v is not None]
-        means.append((x, y_scale(sum(present) / len(present))) if present else None)
-    if means and means[0] is not None:
-        parts.extend(path([means[0], m], "mean-line", "mean of each condition") for m in means[1:] if m)
-    parts.extend(circle(m[0], m[1], 4.2, "mean") for m in means if m)
-    return document(WIDTH, height, parts, title=f"{metric}: paired replicates across conditions",
-                    cls="plot paired")
+    treatments = list(conditions[1:])
+    per_row = min(PANELS_PER_ROW, max(len(treatments), 1))
+    panel_width = (WIDTH - left - RIGHT - PANEL_GAP * (per_row - 1)) / per_row
+    plot_height = 220.0 if len(treatments) <= per_row else 170.0
+    title, foot = LABEL + 14, TICK + 14
+    row_height = title + plot_height + foot
+    rows = -(-len(treatments) // per_row)
+    shown = spread_replicates(list(series))
+    columns = list(zip(*series.values())) if series else []
+    parts = []
+    for i, name in enumerate(treatments, start=1):
+        row, col = divmod(i - 1, per_row)
+        top = row * row_height + title
+        y_scale = Scale(ticks[0], ticks[-1], top + plot_height, top)
+        if col == 0:
+            parts += [text(left - 6, y_scale(t) + TICK * 0.35, tick_label(t, ticks), "tick", "end") for t in ticks]
+        pairs = [(r, series[r][0], series[r][i]) for r in shown]
+        means = (_mean(columns[0]), _mean(columns[i])) if columns else (None, None)
+        parts.append(_panel(name, pairs, means, left + col * (panel_width + PANEL_GAP), panel_width, y_scale, ticks))
+    return document(WIDTH, rows * row_height, parts, title=f"{metric}: paired replicates, each treatment against "
+                    "the baseline", cls="plot paired")
 
 
 def _percent_label(tick: float, ticks: Sequence[float]) -> str:
     return tick_label(tick * 100, [t * 100 for t in ticks]) + "%"
 
 
+#: Room above a difference plot's rows for the margins' labels.
+MARGIN_LABEL = 20.0
+#: Share of the data's span added on each side of a difference plot's axis.
+PAD = 0.08
+
+
+def _padded_ticks(bounds: Sequence[float]) -> list[float]:
+    """Ticks over ``bounds`` padded on both sides, so no estimate, interval end, margin or
+    zero sits on the plot's edge."""
+    lo, hi = min(bounds), max(bounds)
+    pad = (hi - lo) * PAD or abs(hi) * PAD or 1.0
+    return nice_ticks(lo - pad, hi + pad)
+
+
+#: Height of a group's name above its rows.
+GROUP = 24.0
+
+
+def _row_tops(rows: Sequence[ForestRow], top: float) -> tuple[list[float], list[tuple[str, float]], float]:
+    """The top of each row, each group's name with its top, and the bottom of the last row."""
+    tops, groups, y, current = [], [], top, None
+    for row in rows:
+        if row.group and row.group != current:
+            groups.append((row.group, y))
+            y += GROUP
+            current = row.group
+        tops.append(y)
+        y += ROW
+    return tops, groups, y
+
+
+def _margin_lines(rows: Sequence[ForestRow], tops: Sequence[float], scale: Scale, top: float) -> list[str]:
+    """Each margin as a dotted line over the rows it applies to, labelled above the rows."""
+    parts = []
+    for margin in dict.fromkeys(m for row in rows for m in row.margins):
+        own = [i for i, row in enumerate(rows) if margin in row.margins]
+        x = scale(margin)
+        parts.append(line(x, tops[own[0]] + 2, x, tops[own[-1]] + ROW + 2, "margin"))
+        parts.append(text(x, top - 6, "margin", "tick margin-label", "middle"))
+    return parts
+
+
 def forest_plot(rows: Sequence[ForestRow], metric: str, *, percent: bool = False) -> str:
-    """Each row's estimate and interval against a dashed zero line, with its margins;
-    ``percent`` reads the values as fractions and labels them in percent."""
+    """Each row's estimate and interval against a dashed zero line, with its margins
+    (dotted, labelled); the axis is padded beyond every value drawn. ``percent`` reads
+    the values as fractions and labels them in percent."""
     bounds = [b for row in rows for b in (row.low, row.high, row.estimate, *row.margins) if b is not None] + [0.0]
-    ticks = nice_ticks(min(bounds), max(bounds))
+    ticks = _padded_ticks(bounds)
     left = _left_margin([r.label for r in rows])
-    height = len(rows) * ROW + 8 + AXIS
+    top = 4 + (MARGIN_LABEL if any(row.margins for row in rows) else 0.0)
+    tops, groups, bottom = _row_tops(rows, top)
+    height = bottom + 4 + AXIS
     scale = Scale(ticks[0], ticks[-1], left, WIDTH - RIGHT)
-    parts = _x_axis(scale, ticks, 4, height - AXIS, _percent_label if percent else tick_label)
-    parts.append(line(scale(0.0), 4, scale(0.0), height - AXIS, "zero"))
-    for i, row in enumerate(rows):
-        y = 8 + i * ROW + ROW / 2 + 4
+    parts = _x_axis(scale, ticks, top, height - AXIS, _percent_label if percent else tick_label)
+    for name, y in groups:
+        parts.append(line(4, y, WIDTH - RIGHT, y, "grid"))
+        parts.append(text(6, y + 17, _short(name, WIDTH - 12, TICK), "group-label", "start"))
+    parts.append(line(scale(0.0), top, scale(0.0), height - AXIS, "zero"))
+    parts += _margin_lines(rows, tops, scale, top)
+    for row, row_top in zip(rows, tops):
+        y = row_top + 4 + ROW / 2
         parts.append(text(left - 10, y + LABEL * 0.35, _short(row.label, left - 12, LABEL), "label", "end"))
-        parts.extend(line(scale(m), y - ROW / 2 + 3, scale(m), y + ROW / 2 - 3, "margin") for m in row.margins)
         if row.low is not None and row.high is not None:
             parts.append(line(scale(row.low), y, scale(row.high), y, f"whisker {row.status}"))
             parts.extend(line(scale(end), y - 6, scale(end), y + 6, f"whisker {row.status}")
                          for end in (row.low, row.high))
         parts.append(rect(scale(row.estimate) - 5, y - 5, 10, 10, f"estimate {row.status}"))
-        x = min(max(scale(row.estimate), left + 30), WIDTH - RIGHT - 30)
         value = f"{row.estimate * 100:+.3g}%" if percent else f"{row.estimate:.3g}"
-        parts.append(text(x, y - 10, value + ("" if row.low is not None else " (no interval)"), "value", "middle"))
+        value += "" if row.low is not None else " (no interval)"
+        half = text_width(value, TICK) / 2 + 2
+        x = min(max(scale(row.estimate), left + half), WIDTH - half)
+        parts.append(text(x, y - 10, value, "value", "middle"))
         parts.append(circle(scale(row.estimate), y, 9, "hit", f"{row.label}: {row.detail}" if row.detail
                             else row.label))
     return document(WIDTH, height, parts, title=f"{metric}: difference from baseline (treatment − baseline)",

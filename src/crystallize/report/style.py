@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["CSS"]
+from collections.abc import Iterator
+
+__all__ = ["CSS", "NARROW", "scoped_css"]
 
 CSS = """
 :root {
@@ -42,6 +44,13 @@ ul.legend { padding-left: 1.2em; font-size: 0.9rem; }
 td.code, code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85rem; }
 td.code { overflow-wrap: anywhere; }
 td.nowrap { white-space: nowrap; overflow-wrap: normal; }
+td.name { overflow-wrap: break-word; }
+td.num.wrap { white-space: normal; }
+.nw { white-space: nowrap; }
+/* the verdict stays in view: the last column of the verdict table is pinned when the table scrolls */
+table.verdicts th:last-child, table.verdicts td.verdict { position: sticky; right: 0; background: var(--bg);
+  box-shadow: -1px 0 0 var(--line); }
+table.verdicts th:last-child { background: var(--card); }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 0.85rem; font-weight: 600;
   white-space: nowrap; border: 1px solid currentColor; }
 .badge.accepted { color: var(--good); }
@@ -81,6 +90,9 @@ svg .opposite-direction { stroke: var(--bad); } svg .estimate.opposite-direction
 svg .insufficient-data, svg .skipped { stroke: var(--warn); }
 svg .estimate.insufficient-data, svg .estimate.skipped { fill: var(--warn); stroke: none; }
 svg .margin { stroke: var(--warn); stroke-width: 1.8; stroke-dasharray: 2 3; }
+svg .margin-label { fill: var(--warn); font-size: 13px; }
+svg .group-label { font-size: 14px; font-weight: 600; paint-order: stroke; stroke: var(--card);
+  stroke-width: 5px; }
 svg .no-effect-min-effect { stroke: var(--accent); }
 svg .estimate.no-effect-min-effect { fill: var(--accent); stroke: none; }
 svg .inconclusive-at-max, svg .undecided { stroke: var(--muted); }
@@ -113,9 +125,62 @@ footer { margin-top: 40px; color: var(--muted); font-size: 0.85rem; }
   table.stack thead { display: none; }
   table.stack tr { display: block; padding: 6px 0; border-bottom: 1px solid var(--line); }
   table.stack tr:last-child { border-bottom: none; }
-  table.stack td { display: flex; justify-content: space-between; gap: 12px; border: none; padding: 2px 10px;
-    text-align: right; }
+  table.stack td, table.verdicts.stack td.verdict { display: flex; justify-content: space-between; gap: 12px;
+    border: none; padding: 2px 10px; text-align: right; position: static; box-shadow: none; background: none; }
   table.stack td::before { content: attr(data-label); color: var(--muted); text-align: left;
     font: 600 0.92rem system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 }
 """
+
+
+#: Page-level selectors: they become the scope itself, or are left out of a scoped sheet.
+_AS_SCOPE = {":root", "body"}
+_PAGE_ONLY = {"html", "main", "footer"}
+
+
+def _blocks(css: str) -> Iterator[tuple[str, str]]:
+    """Top-level ``(prelude, body)`` pairs of ``css`` (an ``@media`` body holds its own rules)."""
+    depth, start, prelude = 0, 0, ""
+    for i, char in enumerate(css):
+        if char == "{":
+            if depth == 0:
+                prelude, start = css[start:i].strip(), i + 1
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                yield prelude, css[start:i].strip()
+                start = i + 1
+
+
+#: The report's narrow-screen query: one card per verdict below it.
+NARROW = "@media (max-width: 560px)"
+
+
+def _scoped_rules(css: str, scope: str, narrow: str) -> str:
+    out = []
+    for prelude, body in _blocks(css):
+        if prelude.startswith("@"):
+            out.append(f"{narrow if prelude == NARROW else prelude} {{\n{_scoped_rules(body, scope, narrow)}}}")
+            continue
+        selectors = []
+        for selector in (part.strip() for part in prelude.split(",")):
+            if selector in _AS_SCOPE:
+                selectors.append(scope)
+            elif selector == "*":
+                selectors += [scope, f"{scope} *"]
+            elif selector not in _PAGE_ONLY:
+                selectors.append(f"{scope} {selector}")
+        if selectors:
+            out.append(f"{', '.join(dict.fromkeys(selectors))} {{ {body} }}")
+    return "\n".join(out) + "\n"
+
+
+def scoped_css(scope: str, narrow: str = NARROW) -> str:
+    """The report's stylesheet applied only inside ``scope`` (a selector such as
+    ``div.crystallize``), for HTML embedded in another page (a notebook's output):
+    the page's variables and fonts move onto the scope, page layout rules are left out,
+    and every other rule is prefixed with the scope, which also outranks the host's
+    own table styles. ``narrow`` replaces the narrow-screen query (a container query
+    follows the width of the output rather than of the window)."""
+    return _scoped_rules(CSS, scope, narrow)

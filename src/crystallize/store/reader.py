@@ -75,6 +75,12 @@ class ExperimentRunInfo:
         """E.g. ``"1 of 2 accepted"``, or ``"no verdicts"``."""
         return f"{self.accepted} of {self.verdicts} accepted" if self.verdicts else "no verdicts"
 
+    def _repr_html_(self) -> str | None:
+        """Jupyter's rich display: the run's facts and how to load its result."""
+        from crystallize.core.rich_html import html_of  # noqa: PLC0415
+
+        return html_of(self)
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict, with ``runs_planned`` and ``verdict_summary``."""
         data = asdict(self)
