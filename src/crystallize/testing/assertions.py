@@ -91,13 +91,8 @@ def verdict_line(verdict: Verdict) -> str:
 def assert_accepted(result: Any, hypothesis: str, *, treatment: str | None = None) -> Verdict:
     """Assert that the verdict of ``hypothesis`` for ``treatment`` is accepted.
 
-    Args:
-        result: a :class:`~crystallize.core.result.Result`.
-        hypothesis: the hypothesis's name, or the metric it tests.
-        treatment: the treatment's name; may be left out when only one verdict matches.
-
-    Returns:
-        The verdict, for further checks.
+    The arguments select the verdict as in :func:`select_verdict`; the verdict is
+    returned, for further checks.
 
     Raises:
         AssertionError: the verdict is not accepted; the message is its :func:`verdict_line`.
@@ -120,13 +115,8 @@ def assert_not_worse(result: Any, hypothesis: str, *, treatment: str | None = No
     accepted" passes, since no evidence of a gain is no evidence of a loss. A
     verdict without data (``"insufficient data"``, ``"skipped"``) fails.
 
-    Args:
-        result: a :class:`~crystallize.core.result.Result`.
-        hypothesis: the hypothesis's name, or the metric it tests.
-        treatment: the treatment's name; may be left out when only one verdict matches.
-
-    Returns:
-        The verdict, for further checks.
+    The arguments select the verdict as in :func:`select_verdict`; the verdict is
+    returned, for further checks.
 
     Raises:
         AssertionError: the treatment is (or may be) worse; the message is its :func:`verdict_line`.
