@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crystallize.execution.base import Backend
 from crystallize.execution.driver import StopRun, drive
-from crystallize.execution.errors import BackendError, MissingExtraError, SharedRandomStateError
+from crystallize.execution.errors import BackendError, MissingExtraError, SharedRandomStateError, TooManyTimeoutsError
 from crystallize.execution.executor import ExecutorBackend
 from crystallize.execution.processes import ProcessesBackend
 from crystallize.execution.progress import make_progress
@@ -22,6 +22,7 @@ __all__ = [
     "SharedRandomStateError",
     "StopRun",
     "ThreadsBackend",
+    "TooManyTimeoutsError",
     "drive",
     "make_progress",
     "resolve_backend",

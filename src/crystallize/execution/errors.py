@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crystallize.core.exceptions import CrystallizeError
 
-__all__ = ["BackendError", "MissingExtraError", "SharedRandomStateError"]
+__all__ = ["BackendError", "MissingExtraError", "SharedRandomStateError", "TooManyTimeoutsError"]
 
 
 class BackendError(CrystallizeError):
@@ -30,3 +30,20 @@ class MissingExtraError(BackendError, ImportError):
 
 class SharedRandomStateError(BackendError):
     """A run on the threads backend drew from a process-wide random generator."""
+
+
+class TooManyTimeoutsError(BackendError):
+    """Runs kept timing out, none finishing in between: the experiment run was stopped.
+
+    The records so far (timeouts included) are on ``exc.records`` and, as a partial
+    result, on ``exc.result``; a store keeps them for ``resume=True``.
+
+    Attributes:
+        count: the timeouts in a row that stopped it.
+        timeout: the ``timeout=`` in seconds.
+    """
+
+    def __init__(self, message: str, *, count: int, timeout: float) -> None:
+        super().__init__(message)
+        self.count = count
+        self.timeout = timeout

@@ -11,6 +11,7 @@ from crystallize.core.plan import RunSpec
 from crystallize.execution.base import Emit, RunFn
 from crystallize.execution.batching import run_batches
 from crystallize.execution.process_pool import ProcessPool
+from crystallize.execution.timeout_streak import DEFAULT_MAX_CONSECUTIVE_TIMEOUTS, TimeoutStreak, max_timeouts_iv
 from crystallize.execution.worker import ship
 
 __all__ = ["ProcessesBackend"]
@@ -24,8 +25,12 @@ class ProcessesBackend:
     The experiment is pickled once with cloudpickle (lambdas and closures
     work) and loaded once per worker. A worker that dies fails only the run it
     was running (``WorkerDied``) and is replaced; a run past ``timeout`` is
-    recorded with status ``"timeout"`` and its worker killed and replaced.
-    On Ctrl-C the workers are killed and the finished runs kept.
+    recorded with status ``"timeout"`` and interrupted in its worker (killed
+    and replaced if it does not stop). After ``max_consecutive_timeouts``
+    timeouts in a row with no run finishing in between, the experiment run
+    stops with :class:`~crystallize.execution.errors.TooManyTimeoutsError`,
+    keeping every record. On Ctrl-C the workers are killed and the finished
+    runs kept.
 
     Created by ``backend="processes"``, the workers live for one experiment
     run. An instance you create keeps its workers warm between runs until
@@ -38,13 +43,17 @@ class ProcessesBackend:
     Args:
         workers: worker processes (default: the number of CPUs).
         keep_alive: keep the workers between runs (default ``True``).
+        max_consecutive_timeouts: timeouts in a row, none finishing in between,
+            that stop the experiment run (default 10; ``None``: never stop).
     """
 
     name = "processes"
 
-    def __init__(self, workers: int | None = None, *, keep_alive: bool = True) -> None:
+    def __init__(self, workers: int | None = None, *, keep_alive: bool = True,
+                 max_consecutive_timeouts: int | None = DEFAULT_MAX_CONSECUTIVE_TIMEOUTS) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.keep_alive = keep_alive
+        self.max_consecutive_timeouts = max_timeouts_iv(max_consecutive_timeouts)
         self._pool: ProcessPool | None = None
         self._finalizer: weakref.finalize | None = None
 
@@ -57,7 +66,10 @@ class ProcessesBackend:
         pool = self._pool
         try:
             pool.load(shipped, len(specs))
-            run_batches(pool, specs, emit, timeout=timeout)
+            option = (f"backend=ProcessesBackend(workers={self.workers}, max_consecutive_timeouts=N) from "
+                      "crystallize.execution (None: never stop)")
+            streak = TimeoutStreak(emit, self.max_consecutive_timeouts, timeout, option)
+            run_batches(pool, specs, streak, timeout=timeout)
         except BaseException:
             self.close(cancel=True)
             raise
