@@ -32,8 +32,8 @@ from numbers import Real
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crystallize.core.jsonable import standard_json
 from crystallize.core.exceptions import CrystallizeWarning
+from crystallize.core.jsonable import standard_json
 from crystallize.report import MissingDependencyError, write_report
 from crystallize.stats.warnings import warn
 
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from crystallize.core.plan import RunSpec
     from crystallize.core.record import RunRecord
     from crystallize.core.result import Result
-    from crystallize.core.verdict import Verdict
 
 __all__ = ["MLflowListener"]
 
@@ -73,17 +72,6 @@ def _number(value: Any) -> float | None:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _verdict_rows(verdicts: Sequence[Verdict]) -> list[dict[str, Any]]:
-    """One flat row per verdict (the interval split into its ends, notes joined)."""
-    rows = []
-    for v in verdicts:
-        row = {k: val for k, val in v.as_dict().items() if k != "details"}
-        low, high = v.ci if v.ci is not None else (None, None)
-        row.pop("ci")
-        rows.append({**row, "ci_low": low, "ci_high": high, "notes": "; ".join(v.notes)})
-    return rows
 
 
 class MLflowListener:
@@ -153,7 +141,7 @@ class MLflowListener:
             self._log(run.info.run_id, params=params, metrics=metrics, timestamp=start)
             self.client.set_terminated(run.info.run_id, status=RUN_STATUS.get(record.status, "FAILED"),
                                        end_time=start + int(record.duration * 1000))
-        except Exception as exc:  # an MLflow or network error must not stop the experiment
+        except Exception as exc:  # noqa: BLE001 - an MLflow or network error must not stop the experiment
             self._not_logged += 1
             if self._not_logged == 1:
                 warn(f"MLflowListener: run {record.key} was not logged to MLflow ({type(exc).__name__}: {exc}); "
@@ -178,7 +166,7 @@ class MLflowListener:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             (folder / "verdicts.json").write_text(standard_json([v.as_dict() for v in verdicts], indent=2))
-            _write_csv(folder / "verdicts.csv", _verdict_rows(verdicts))
+            result.verdicts_frame().to_csv(folder / "verdicts.csv", index=False)
             if self.report:
                 write_report(result, folder / "report.html")
             self.client.log_artifacts(parent, str(folder))
@@ -206,8 +194,3 @@ def _param_text(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text[:_PARAM_CHARS]
 
-
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    import pandas as pd  # MLflow depends on pandas
-
-    pd.DataFrame(rows).to_csv(path, index=False)
