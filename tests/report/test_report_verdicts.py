@@ -195,3 +195,12 @@ def test_a_non_inferiority_margin_is_drawn_from_higher_is_better_when_the_test_d
     assert margins(bare) == (-0.05,)  # higher is better: losing more than the margin is worse
     assert verdict_rows([bare])[0].margins == (-0.05,)
     assert margins(dataclasses.replace(bare, higher_is_better=False)) == (0.05,)
+
+
+def test_a_huge_parameter_is_cut_in_the_provenance_table():
+    b = np.random.default_rng(2).normal(0.0, 1.0, 3000)
+    page = render_report(run_fixed(b, b + 0.1, [Hypothesis("x", PairedTTest())]))
+    code = page[page.index("<h3>Code</h3>"):]
+    params = code[code.index('data-label="params">'):code.index("</td>", code.index('data-label="params">'))]
+    assert params.endswith("characters in all: see the stored definition)")
+    assert len(params) < 3_000  # not the 6,000 numbers of the data source's parameter (140 KB)

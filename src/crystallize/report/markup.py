@@ -36,9 +36,18 @@ def badge(label: str) -> _Raw:
     return _Raw(f'<span class="badge {slug(label)}">{esc(label)}</span>')
 
 
-def code_json(value: Any) -> str:
-    """``value`` as compact JSON text (unknown objects by ``repr``)."""
-    return json.dumps(value, sort_keys=True, default=repr, ensure_ascii=False)
+#: Characters of a parameter cell shown before it is cut (a data table passed as a parameter
+#: would otherwise fill the report; the stored definition keeps all of it).
+CODE_CHARS = 2_000
+
+
+def code_json(value: Any, limit: int = CODE_CHARS) -> str:
+    """``value`` as compact JSON text (unknown objects by ``repr``), cut after ``limit``
+    characters with a note of the full length."""
+    text = json.dumps(value, sort_keys=True, default=repr, ensure_ascii=False)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters in all: see the stored definition)"
 
 
 def _cell(value: Cell, label: str) -> str:
