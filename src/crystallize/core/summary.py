@@ -99,6 +99,33 @@ def _pinned(table: Table) -> Table:
     return table
 
 
+class _Parts:
+    """Pieces of text on one line, joined by ``sep``, breaking lines only between pieces
+    (continuation lines start with ``indent``), so that ``seed 2024``, ``not accepted``
+    or ``0.87 ± 0.01 (n=12)`` is never split."""
+
+    def __init__(self, *parts: Text | str, sep: str = "  ·  ", indent: str = "") -> None:
+        self.parts = [Text(p) if isinstance(p, str) else p for p in parts]
+        self.sep = sep
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        line = Text()
+        for part in self.parts:
+            if line.plain.strip() and line.cell_len + len(self.sep) + part.cell_len > options.max_width:
+                yield line
+                line = Text(self.indent)
+            elif line.plain.strip():
+                line.append(self.sep)
+            line.append_text(part)
+        yield line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        widths = [part.cell_len for part in self.parts]
+        return Measurement(max(widths, default=0) + len(self.indent),
+                           sum(widths) + len(self.sep) * max(len(widths) - 1, 0))
+
+
 class _FirstThatFits:
     """The first of several layouts whose narrowest rendering fits the console (the last
     one otherwise), so that a table too wide for a terminal is split or stacked instead
@@ -135,17 +162,14 @@ def _samples_grid(result: Result, conditions: Sequence[str], metrics: Sequence[s
     return _pinned(table)
 
 
-def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequence[str]) -> Text:
-    text = Text("Samples: mean ± sd")
+def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequence[str]) -> Group:
+    lines: list[RenderableType] = [Text("Samples: mean ± sd")]
     for condition in conditions:
         values = result.metrics.get(condition, {})
-        text.append("\n")
-        text.append_text(plain(condition, "bold"))
-        for metric in metrics:
-            text.append("\n  ")
-            text.append_text(plain(metric))
-            text.append(f" {_mean_sd(values.get(metric, []))}")
-    return text
+        lines.append(plain(condition, "bold"))
+        lines.extend(_Parts(Text("  ") + plain(metric), _mean_sd(values.get(metric, [])), sep=" ", indent="    ")
+                     for metric in metrics)
+    return Group(*lines)
 
 
 def _span(start: int, count: int, total: int) -> str:
@@ -215,25 +239,40 @@ def _verdict_table(verdicts: Sequence[Verdict]) -> Table:
     return _pinned(table)
 
 
-def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Text:
-    text = Text(_TITLE)
+def _verdict_table_compact(verdicts: Sequence[Verdict]) -> Table:
+    """The verdict table in fewer columns: the interval under the difference, the
+    adjusted p-value under the raw one."""
+    table = Table(title=_TITLE, title_justify="left")
+    table.add_column("hypothesis", overflow="fold")
+    table.add_column("treatment", overflow="fold")
+    for name in ("difference\ninterval", "effect", "p\np adj."):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for v in verdicts:
-        text.append("\n")
-        text.append_text(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim"),
-                                       " · ", plain(v.treatment), ": ", _label(v)))
-        if evidence_lines(v):
-            text.append(f"\n  evidence {', '.join(evidence_lines(v))}")
-        for field, value in (("difference", difference_text(v)), ("interval", interval_text(v)),
-                             ("effect", _effect(v)), ("p", format_p(v.p_value, v.alpha)),
-                             ("p adj.", format_p(v.p_value_adjusted, v.alpha))):
-            text.append(f"\n  {field} {value}")
-    return text
+        table.add_row(Text.assemble(plain(v.hypothesis), f" {_arrow(v)}\n", plain(v.test, "dim")),
+                      plain(v.treatment), f"{difference_text(v)}\n{interval_text(v)}", _effect(v),
+                      f"{format_p(v.p_value, v.alpha)}\n{format_p(v.p_value_adjusted, v.alpha)}", _label_cell(v))
+    return _pinned(table)
+
+
+def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Group:
+    """One block per verdict: its heading and label, then each number on a line of its own."""
+    lines: list[RenderableType] = [Text(_TITLE)]
+    for v in verdicts:
+        lines.append(_Parts(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim")),
+                            plain(v.treatment), _label(v), sep=" · ", indent="  "))
+        fields = [("evidence", ", ".join(evidence_lines(v)))] if evidence_lines(v) else []
+        fields += [("difference", difference_text(v)), ("interval", interval_text(v)), ("effect", _effect(v)),
+                   ("p", format_p(v.p_value, v.alpha)), ("p adj.", format_p(v.p_value_adjusted, v.alpha))]
+        lines.extend(_Parts(f"  {field}", value, sep=" ", indent="    ") for field, value in fields)
+    return Group(*lines)
 
 
 def _verdicts(result: Result) -> list[RenderableType]:
     verdicts = result.hypotheses
     shown = verdicts[:MAX_VERDICTS]
-    parts: list[RenderableType] = [_FirstThatFits(_verdict_table(shown), _verdicts_stacked(shown))]
+    parts: list[RenderableType] = [_FirstThatFits(_verdict_table(shown), _verdict_table_compact(shown),
+                                                  _verdicts_stacked(shown))]
     if len(verdicts) > len(shown):
         labels = Counter(v.label for v in verdicts[len(shown):])
         counts = ", ".join(f"{n:,} {label}" for label, n in labels.most_common())
@@ -267,19 +306,18 @@ def render_summary(result: Result) -> RenderableType:
     """A Rich renderable of ``result``; computes nothing that is not on it."""
     prov = result.provenance
     stopped = stop_text(prov.get("sequential"), result.hypotheses)
-    replicates = "" if stopped else f"replicates {prov.get('replicates', '?')}  ·  "
-    header = Text.assemble(
-        ("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan"),
-        f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  {replicates}"
-        f"seed {prov.get('master_seed', '?')}",
-    )
+    pieces = [Text.assemble(("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan")),
+              Text(f"{len(result.records)} runs, {len(result.errors)} failed"),
+              *([] if stopped else [Text(f"replicates {prov.get('replicates', '?')}")]),
+              Text(f"seed {prov.get('master_seed', '?')}")]
     if prov.get("resumed_runs"):
-        header.append(f"  ·  resumed: {prov['resumed_runs']} runs loaded from the store")
+        pieces.append(Text(f"resumed: {prov['resumed_runs']} runs loaded from the store"))
     if result.interrupted:
-        header.append("  ·  INTERRUPTED: partial result", style="bold yellow")
+        pieces.append(Text("INTERRUPTED: partial result", style="bold yellow"))
+    header: list[RenderableType] = [_Parts(*pieces, indent="  ")]
     if stopped:
-        header.append(f"\n{stopped}")
-    parts: list[RenderableType] = [header, *_samples(result)]
+        header.append(Text(stopped))
+    parts: list[RenderableType] = [*header, *_samples(result)]
     if result.hypotheses:
         parts.extend(_verdicts(result))
     if result.errors:
@@ -302,4 +340,4 @@ def summary_text(result: Result, *, color: bool | None = None, width: int | None
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
                       color_system="standard" if color else None)
     console.print(render_summary(result))
-    return buffer.getvalue().rstrip("\n")
+    return "\n".join(line.rstrip(" ") for line in buffer.getvalue().rstrip("\n").split("\n"))
