@@ -4,14 +4,20 @@ Colour and Rich tables on a terminal; plain text without colour codes when
 the output is piped or ``NO_COLOR`` is set. Errors are one clear line on
 stderr (the traceback only with ``--debug``) and map to exit codes:
 0 success, 1 the experiment itself failed, 2 a usage or definition error.
+Library warnings are ``warning: ...`` lines on stderr; the library's INFO log
+(progress lines among them) shows on stderr when it is not a terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sys
 import traceback
-from typing import IO
+import warnings
+from collections.abc import Iterator
+from typing import IO, Any
 
 from rich.console import Console
 
@@ -22,7 +28,7 @@ from crystallize.core.safe_text import printable
 from crystallize.store.errors import DefinitionChangedError, RunIdError, StoreNotFoundError
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError", "exit_code_for", "make_console",
-           "report_error"]
+           "command_output", "report_error", "show_library_log"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -89,3 +95,60 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
     for extra in lines[1:]:
         print(f"       {extra}", file=sys.stderr)
     return exit_code_for(exc)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to ``sys.stderr`` as it is when a record comes (a progress bar redirects it
+    while it draws, so that lines print above the bar)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never stop the command
+            self.handleError(record)
+
+
+class _LineFormatter(logging.Formatter):
+    """``[2026-12-05 02:31:05] message`` for INFO, ``warning: message`` (``error: ...``) above."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = printable(record.getMessage(), newlines=True)
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {message}"
+        return f"[{self.formatTime(record, '%Y-%m-%d %H:%M:%S')}] {message}"
+
+
+def show_library_log(*, quiet: bool = False) -> None:
+    """Show the ``crystallize`` logger on stderr: INFO and above when stderr is not a terminal
+    (a batch job's log then has the progress lines), warnings only on a terminal (the bar
+    shows the progress) or when ``quiet``. Replaces the handler an earlier call added."""
+    logger = logging.getLogger("crystallize")
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(_LineFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet or sys.stderr.isatty() else logging.INFO)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    text = printable(str(message).strip() or category.__name__, newlines=True)
+    print("warning: " + text.replace("\n", "\n         "), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def command_output() -> Iterator[None]:
+    """Within the block (one command), a warning prints as one ``warning: ...`` line on stderr
+    (no file, line number or source line), once per message as Python's default filter does;
+    afterwards the ``crystallize`` logger is as it was before :func:`show_library_log`."""
+    logger = logging.getLogger("crystallize")
+    level = logger.level
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            yield
+        finally:
+            for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+                logger.removeHandler(handler)
+            logger.setLevel(level)

@@ -12,7 +12,16 @@ from typing import Any
 import click
 
 from crystallize.cli import stored
-from crystallize.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, make_console, report_error
+from crystallize.cli.console import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CliError,
+    command_output,
+    make_console,
+    report_error,
+    show_library_log,
+)
 from crystallize.core.result import Result
 from crystallize.core.safe_text import printable
 
@@ -51,6 +60,8 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
         import logging  # noqa: PLC0415
 
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        show_library_log()
 
 
 @cli.command()
@@ -69,7 +80,8 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
               help="Where the runs execute.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), help="Parallel workers for the backend.")
 @click.option("--resume", is_flag=True, help="Continue the latest run of this exact experiment.")
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--no-progress", is_flag=True,
+              help="Hide the progress bar (and, without a terminal, the progress lines on stderr).")
 @pass_state
 def run(state: _State, target: str, replicates: int | None, sequential: bool, max_replicates: int | None,
         batch: int | None, min_replicates: int | None, seed: int | None, backend: str, workers: int | None,
@@ -85,6 +97,8 @@ def run(state: _State, target: str, replicates: int | None, sequential: bool, ma
     """
     from crystallize.cli.target import load_target, replicates_override, with_overrides  # noqa: PLC0415
 
+    if no_progress and not state.debug:
+        show_library_log(quiet=True)
     experiment = load_target(target)
     design = replicates_override(experiment, replicates=replicates, sequential=sequential,
                                  max_replicates=max_replicates, batch=batch, min_replicates=min_replicates)
@@ -276,8 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     state = _State()
     try:
-        outcome: Any = cli.main(args=list(argv) if argv is not None else None, prog_name="crystallize",
-                                standalone_mode=False, obj=state)
+        with command_output():
+            outcome: Any = cli.main(args=list(argv) if argv is not None else None, prog_name="crystallize",
+                                    standalone_mode=False, obj=state)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:
