@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from rich.console import Console
+from rich.table import Table
 
 from crystallize.config.problems import ConfigError
 from crystallize.config.imports import ImportPathError
@@ -28,7 +29,7 @@ from crystallize.core.safe_text import printable
 from crystallize.store.errors import DefinitionChangedError, RunIdError, StoreNotFoundError
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "CliError", "exit_code_for", "make_console",
-           "command_output", "report_error", "show_library_log"]
+           "command_output", "report_error", "show_library_log", "without_boxes"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -54,17 +55,49 @@ class CliError(CrystallizeError):
 
 
 def _plain(stream: IO[str]) -> bool:
-    return "NO_COLOR" in os.environ or not (hasattr(stream, "isatty") and stream.isatty())
+    return "NO_COLOR" in os.environ or not _is_terminal(stream)
 
 
-def make_console(stderr: bool = False) -> Console:
-    """A console that colours only a terminal without ``NO_COLOR``; 120 columns when piped."""
+class _CliConsole(Console):
+    """A console that, unless ``boxes``, prints tables without box drawing (for pipes)."""
+
+    def __init__(self, *args: Any, boxes: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.boxes = boxes
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # noqa: A003 - Rich's name
+        super().print(*(objects if self.boxes else map(without_boxes, objects)), **kwargs)
+
+
+def without_boxes(renderable: Any) -> Any:
+    """``renderable`` with every table in it (in groups and alternative layouts too) drawn
+    without box characters: columns separated by spaces, as ``ls -l`` or ``docker ps`` print."""
+    if isinstance(renderable, Table):
+        renderable.box = None
+        renderable.pad_edge = False
+    for child in (*getattr(renderable, "renderables", ()), *getattr(renderable, "layouts", ())):
+        without_boxes(child)
+    return renderable
+
+
+def make_console(stderr: bool = False, *, boxes: bool | None = None) -> Console:
+    """A console that colours only a terminal without ``NO_COLOR``; 120 columns when piped.
+
+    Args:
+        stderr: print to standard error instead of standard output.
+        boxes: draw tables with box characters (default: only on a terminal).
+    """
     stream = sys.stderr if stderr else sys.stdout
     plain = _plain(stream)
     columns = os.environ.get("COLUMNS", "")
     width = (int(columns) if columns.isdigit() else 120) if plain else None
-    return Console(file=stream, highlight=False, no_color=plain, force_terminal=False if plain else None,
-                   color_system=None if plain else "auto", width=width, soft_wrap=False)
+    boxed = _is_terminal(stream) if boxes is None else boxes
+    return _CliConsole(file=stream, highlight=False, no_color=plain, force_terminal=False if plain else None,
+                       color_system=None if plain else "auto", width=width, soft_wrap=False, boxes=boxed)
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty()
 
 
 def exit_code_for(exc: BaseException) -> int:

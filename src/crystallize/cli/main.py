@@ -139,32 +139,67 @@ def rescue_result(result: Result, name: str) -> Path | None:
     return None
 
 
+def output_options(command: Any) -> Any:
+    """``--format table|tsv|json`` and ``--json`` (the same as ``--format json``)."""
+    command = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON (schema_version 1, see the README); the same as --format json.")(command)
+    return click.option("--format", "-f", "fmt", type=click.Choice(["table", "tsv", "json"]),
+                        help="table (box drawing only on a terminal unless asked for), tsv or json "
+                             "[table].")(command)
+
+
+def output_format(fmt: str | None, as_json: bool) -> str | None:
+    """The format asked for: ``"json"``, ``"tsv"``, ``"table"``, or ``None`` (a table, boxed on a terminal)."""
+    if as_json and fmt not in (None, "json"):
+        raise CliError(f"--json and --format {fmt} ask for two formats: give one")
+    return "json" if as_json else fmt
+
+
 @cli.command(name="list")
 @click.option("--name", help="Only runs of the experiment with this name.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many.")
+@output_options
 @pass_state
-def list_runs(state: _State, name: str | None, limit: int) -> None:
+def list_runs(state: _State, name: str | None, limit: int, fmt: str | None, as_json: bool) -> None:
     """List the experiment runs in the store, newest first."""
+    from crystallize.cli import machine  # noqa: PLC0415
+
+    fmt = output_format(fmt, as_json)
     with stored.opened(state.store) as store:
         rows = list(store.experiment_runs(name))
         names = [] if rows or name is None else [e.name for e in store.experiments()]
     if name is not None and not rows:
         raise stored.no_run_named(name, names)
-    stored.print_runs(rows[:limit], total=len(rows))
+    if fmt == "json":
+        click.echo(machine.dumps(machine.runs_document(rows[:limit], total=len(rows), store=str(state.store))))
+    elif fmt == "tsv":
+        click.echo(machine.runs_rows(rows[:limit]))
+    else:
+        stored.print_runs(rows[:limit], total=len(rows), boxes=fmt == "table" or None)
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", default=stored.LATEST, required=False)
 @click.option("--errors", "errors", flag_value="errors", help="Also list every failed run.")
 @click.option("--tracebacks", "errors", flag_value="tracebacks", help="Also list every failed run with its traceback.")
+@output_options
 @pass_state
-def show(state: _State, run_id: str, errors: str | None) -> None:
-    """Print the summary of stored run RUN_ID."""
+def show(state: _State, run_id: str, errors: str | None, fmt: str | None, as_json: bool) -> None:
+    """Print the summary of stored run RUN_ID (default: latest, the newest run)."""
+    from crystallize.cli import machine  # noqa: PLC0415
+
+    fmt = output_format(fmt, as_json)
     result, info = stored.load_with_info(state.store, run_id)
+    if fmt == "json":
+        click.echo(machine.dumps(machine.run_document(result, info)))
+        return
+    if fmt == "tsv":
+        click.echo(machine.run_rows(result))
+        return
     if info.status == "running":  # recorded so far; not interrupted (or its process died unnoticed)
         result = dataclasses.replace(result, interrupted=False)
         stored.print_running(info)
-    stored.print_summary(result)
+    stored.print_summary(result, boxes=fmt == "table" or None)
     if errors:
         for key, error in result.errors.items():
             where = f" in step {error.step!r}" if error.step else ""
@@ -216,13 +251,21 @@ def export(state: _State, run_id: str, fmt: str, output: Path | None) -> None:
 @cli.command()
 @click.argument("run_a")
 @click.argument("run_b")
+@output_options
 @pass_state
-def compare(state: _State, run_a: str, run_b: str) -> None:
+def compare(state: _State, run_a: str, run_b: str, fmt: str | None, as_json: bool) -> None:
     """Show what differs between runs RUN_A and RUN_B and how the metrics moved."""
+    from crystallize.cli import machine  # noqa: PLC0415
     from crystallize.cli.compare import render_comparison  # noqa: PLC0415
 
+    fmt = output_format(fmt, as_json)
     a, b = stored.load(state.store, run_a), stored.load(state.store, run_b)
-    make_console().print(render_comparison(a, b))
+    if fmt == "json":
+        click.echo(machine.dumps(machine.comparison_document(a, b)))
+    elif fmt == "tsv":
+        click.echo(machine.comparison_rows(a, b))
+    else:
+        make_console(boxes=fmt == "table" or None).print(render_comparison(a, b))
 
 
 @cli.command()

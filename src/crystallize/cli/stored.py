@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from crystallize.core.result import Result
     from crystallize.store.reader import ExperimentRunInfo
 
-__all__ = ["cache_usage", "clear_cache", "human_bytes", "load", "load_with_info", "no_run_named", "opened",
+__all__ = ["LATEST", "cache_usage", "clear_cache", "human_bytes", "load", "load_with_info", "no_run_named", "opened",
            "print_running", "print_runs", "print_summary"]
+
+#: The run id that means "the newest run in the store".
+LATEST = "latest"
 
 _STATUS_STYLE = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
 
@@ -57,14 +60,22 @@ def load(path: Path, run_id: str) -> Result:
 
 
 def load_with_info(path: Path, run_id: str) -> tuple[Result, ExperimentRunInfo]:
-    """The stored result of ``run_id`` and its listing entry (status, runs done), read together.
+    """The stored result of ``run_id`` (``"latest"``: the newest run) and its listing entry
+    (status, runs done), read together.
 
     Raises:
-        CliError: no store there (exit status 2).
+        CliError: no store there, or ``"latest"`` of an empty one (exit status 2).
         RunIdError: no single run matches ``run_id`` (exit status 2).
     """
     with opened(path) as store:
-        rid = store.resolve_run_id(run_id)
+        if run_id == LATEST:
+            newest = store.experiment_runs()[:1]
+            if not newest:
+                raise CliError(f"the store {str(path)!r} holds no experiment runs yet; start one with: "
+                               "crystallize run FILE.yaml")
+            rid = newest[0].id
+        else:
+            rid = store.resolve_run_id(run_id)
         return store.load_result(rid), store.experiment_run(rid)
 
 
@@ -84,11 +95,12 @@ def no_run_named(name: str, names: Sequence[str]) -> CliError:
     return CliError(f"no experiment run is named {name!r}{suggest(name, known)}{listed}")
 
 
-def print_summary(result: Result) -> None:
-    """The summary of ``result`` (``crystallize.core.summary``) on stdout."""
+def print_summary(result: Result, *, boxes: bool | None = None) -> None:
+    """The summary of ``result`` (``crystallize.core.summary``) on stdout; tables boxed only
+    on a terminal unless ``boxes`` says."""
     from crystallize.core.summary import render_summary  # noqa: PLC0415
 
-    make_console().print(render_summary(result))
+    make_console(boxes=boxes).print(render_summary(result))
 
 
 def _when(seconds: float | None) -> str:
@@ -97,9 +109,10 @@ def _when(seconds: float | None) -> str:
     return _dt.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def print_runs(rows: Sequence[ExperimentRunInfo], *, total: int | None = None) -> None:
-    """A table of experiment runs (id, name, when, status, runs done/failed, verdicts)."""
-    console = make_console()
+def print_runs(rows: Sequence[ExperimentRunInfo], *, total: int | None = None, boxes: bool | None = None) -> None:
+    """A table of experiment runs (id, name, when, status, runs done/failed, verdicts); boxed
+    only on a terminal unless ``boxes`` says."""
+    console = make_console(boxes=boxes)
     if not rows:
         console.print("no experiment runs in this store yet; start one with: crystallize run FILE.yaml")
         return

@@ -18,9 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.cells import cell_len
-from rich.measure import Measurement
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -39,6 +37,7 @@ from crystallize.core.display import (
     mean_sd,
     stop_text,
 )
+from crystallize.core.layout import FirstThatFits, Parts, pinned
 from crystallize.core.record import is_number
 from crystallize.core.safe_text import plain, printable
 
@@ -88,66 +87,6 @@ def _more(count: int, what: str, where: str) -> Text:
     return Text(f"… {count:,} more {what} not shown: {where}", style="dim")
 
 
-def _pinned(table: Table) -> Table:
-    """``table`` with each ``no_wrap`` column at least as wide as its widest line, so that
-    its measured minimum width is the width it needs without breaking a number or label."""
-    for column in table.columns:
-        if column.no_wrap:
-            lines = [line for cell in (column.header, *column.cells)
-                     for line in (cell.plain if isinstance(cell, Text) else str(cell)).split("\n")]
-            column.min_width = max(map(cell_len, lines), default=1)
-    return table
-
-
-class _Parts:
-    """Pieces of text on one line, joined by ``sep``, breaking lines only between pieces
-    (continuation lines start with ``indent``), so that ``seed 2024``, ``not accepted``
-    or ``0.87 ± 0.01 (n=12)`` is never split."""
-
-    def __init__(self, *parts: Text | str, sep: str = "  ·  ", indent: str = "") -> None:
-        self.parts = [Text(p) if isinstance(p, str) else p for p in parts]
-        self.sep = sep
-        self.indent = indent
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        line = Text()
-        for part in self.parts:
-            if line.plain.strip() and line.cell_len + len(self.sep) + part.cell_len > options.max_width:
-                yield line
-                line = Text(self.indent)
-            elif line.plain.strip():
-                line.append(self.sep)
-            line.append_text(part)
-        yield line
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        widths = [part.cell_len for part in self.parts]
-        return Measurement(max(widths, default=0) + len(self.indent),
-                           sum(widths) + len(self.sep) * max(len(widths) - 1, 0))
-
-
-class _FirstThatFits:
-    """The first of several layouts whose narrowest rendering fits the console (the last
-    one otherwise), so that a table too wide for a terminal is split or stacked instead
-    of having its numbers broken across lines."""
-
-    def __init__(self, *layouts: RenderableType) -> None:
-        self.layouts = layouts
-
-    def _choose(self, console: Console, options: ConsoleOptions) -> RenderableType:
-        wide = options.update(max_width=1_000_000)
-        for layout in self.layouts[:-1]:
-            if Measurement.get(console, wide, layout).minimum <= options.max_width:
-                return layout
-        return self.layouts[-1]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self._choose(console, options)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, self._choose(console, options))
-
-
 def _samples_grid(result: Result, conditions: Sequence[str], metrics: Sequence[str], title: str) -> Table:
     failed = Counter(e.condition for e in result.errors.values())
     table = Table(title=title, title_justify="left", show_lines=False)
@@ -159,7 +98,7 @@ def _samples_grid(result: Result, conditions: Sequence[str], metrics: Sequence[s
         values = result.metrics.get(condition, {})
         table.add_row(plain(condition), *(_mean_sd(values.get(m, [])) for m in metrics),
                       Text(str(failed[condition]), style="red" if failed[condition] else "dim"))
-    return _pinned(table)
+    return pinned(table)
 
 
 def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequence[str]) -> Group:
@@ -167,7 +106,7 @@ def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequenc
     for condition in conditions:
         values = result.metrics.get(condition, {})
         lines.append(plain(condition, "bold"))
-        lines.extend(_Parts(Text("  ") + plain(metric), _mean_sd(values.get(metric, [])), sep=" ", indent="    ")
+        lines.extend(Parts(Text("  ") + plain(metric), _mean_sd(values.get(metric, [])), sep=" ", indent="    ")
                      for metric in metrics)
     return Group(*lines)
 
@@ -186,7 +125,7 @@ def _samples(result: Result) -> list[RenderableType]:
             _samples_grid(result, conditions, chunk, f"Samples: mean ± sd ({_span(i * size, len(chunk), len(metrics))})")
             for i, chunk in enumerate(chunks))))
     layouts.append(_samples_stacked(result, conditions, metrics))
-    parts: list[RenderableType] = [_FirstThatFits(*layouts)]
+    parts: list[RenderableType] = [FirstThatFits(*layouts)]
     if len(result.conditions) > len(conditions):
         parts.append(_more(len(result.conditions) - len(conditions), "conditions",
                            "result.metrics, result.to_dataframe() or the HTML report (`crystallize report RUN`)"))
@@ -236,7 +175,7 @@ def _verdict_table(verdicts: Sequence[Verdict]) -> Table:
                       plain(v.treatment), _two_lines(estimate_value(v), estimand_label(v)),
                       _two_lines(interval_bounds(v), interval_label(v)), _effect(v),
                       format_p(v.p_value, v.alpha), format_p(v.p_value_adjusted, v.alpha), _label_cell(v))
-    return _pinned(table)
+    return pinned(table)
 
 
 def _verdict_table_compact(verdicts: Sequence[Verdict]) -> Table:
@@ -252,26 +191,26 @@ def _verdict_table_compact(verdicts: Sequence[Verdict]) -> Table:
         table.add_row(Text.assemble(plain(v.hypothesis), f" {_arrow(v)}\n", plain(v.test, "dim")),
                       plain(v.treatment), f"{difference_text(v)}\n{interval_text(v)}", _effect(v),
                       f"{format_p(v.p_value, v.alpha)}\n{format_p(v.p_value_adjusted, v.alpha)}", _label_cell(v))
-    return _pinned(table)
+    return pinned(table)
 
 
 def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Group:
     """One block per verdict: its heading and label, then each number on a line of its own."""
     lines: list[RenderableType] = [Text(_TITLE)]
     for v in verdicts:
-        lines.append(_Parts(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim")),
+        lines.append(Parts(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim")),
                             plain(v.treatment), _label(v), sep=" · ", indent="  "))
         fields = [("evidence", ", ".join(evidence_lines(v)))] if evidence_lines(v) else []
         fields += [("difference", difference_text(v)), ("interval", interval_text(v)), ("effect", _effect(v)),
                    ("p", format_p(v.p_value, v.alpha)), ("p adj.", format_p(v.p_value_adjusted, v.alpha))]
-        lines.extend(_Parts(f"  {field}", value, sep=" ", indent="    ") for field, value in fields)
+        lines.extend(Parts(f"  {field}", value, sep=" ", indent="    ") for field, value in fields)
     return Group(*lines)
 
 
 def _verdicts(result: Result) -> list[RenderableType]:
     verdicts = result.hypotheses
     shown = verdicts[:MAX_VERDICTS]
-    parts: list[RenderableType] = [_FirstThatFits(_verdict_table(shown), _verdict_table_compact(shown),
+    parts: list[RenderableType] = [FirstThatFits(_verdict_table(shown), _verdict_table_compact(shown),
                                                   _verdicts_stacked(shown))]
     if len(verdicts) > len(shown):
         labels = Counter(v.label for v in verdicts[len(shown):])
@@ -314,7 +253,7 @@ def render_summary(result: Result) -> RenderableType:
         pieces.append(Text(f"resumed: {prov['resumed_runs']} runs loaded from the store"))
     if result.interrupted:
         pieces.append(Text("INTERRUPTED: partial result", style="bold yellow"))
-    header: list[RenderableType] = [_Parts(*pieces, indent="  ")]
+    header: list[RenderableType] = [Parts(*pieces, indent="  ")]
     if stopped:
         header.append(Text(stopped))
     parts: list[RenderableType] = [*header, *_samples(result)]
