@@ -45,7 +45,7 @@ __all__ = ["LookTally", "NullProgress", "ProgressBar", "ProgressLog", "close_ope
 log = logging.getLogger("crystallize")
 
 _INTERVAL = 0.1  # seconds between two updates of the bar
-_OPEN: dict[ProgressBar | ProgressLog, int] = {}  # bars showing (logs logging) now -> the thread that started them
+_OPEN: dict[_RunCounts, int] = {}  # bars showing (logs logging) now -> the thread that started them
 #: Seconds between two progress lines without a terminal, unless ``CRYSTALLIZE_PROGRESS_INTERVAL`` says otherwise.
 LOG_INTERVAL = 30.0
 _LOCK = threading.Lock()
@@ -164,6 +164,23 @@ class _RunCounts:
             self.total += (target - self._target) * self._conditions
             self._target = target
 
+    def _opened(self) -> None:
+        """Showing now: :func:`close_open_bars` closes it when the run ends, however it ends."""
+        with _LOCK:
+            _OPEN[self] = threading.get_ident()
+
+    def _closed(self) -> None:
+        with _LOCK:
+            _OPEN.pop(self, None)
+
+    def on_experiment_end(self, result: Any) -> None:
+        """Show (or log) the final counts and stop."""
+        self.close()
+
+    def close(self) -> None:
+        """Stop showing progress."""
+        raise NotImplementedError
+
     def elapsed(self) -> float:
         """Seconds since the experiment started."""
         return self._clock() - self._started
@@ -207,8 +224,7 @@ class ProgressBar(_RunCounts):
             log.debug("no progress bar: %s", exc)
             return
         self._progress = progress
-        with _LOCK:
-            _OPEN[self] = threading.get_ident()
+        self._opened()
 
     def _failures(self) -> str:
         return f"[red]{self.failed} failed[/]" if self.failed else "0 failed"
@@ -239,15 +255,10 @@ class ProgressBar(_RunCounts):
         if not self.console.is_terminal:
             self.tally.log(self._name)
 
-    def on_experiment_end(self, result: Any) -> None:
-        """Show the final counts and stop."""
-        self.close()
-
     def close(self) -> None:
         """Show the final counts and stop drawing (safe to call twice)."""
         progress, self._progress = self._progress, None
-        with _LOCK:
-            _OPEN.pop(self, None)
+        self._closed()
         if progress is not None:
             progress.evidence = self._evidence()
             progress.update(self._task, completed=self.done, total=self.total,  # type: ignore[arg-type]
@@ -315,8 +326,7 @@ class ProgressLog(_RunCounts):
         self._stop.clear()
         self._thread = threading.Thread(target=self._every_interval, name="crystallize-progress", daemon=True)
         self._thread.start()
-        with _LOCK:
-            _OPEN[self] = threading.get_ident()
+        self._opened()
 
     def _every_interval(self) -> None:
         while not self._stop.wait(self.interval):
@@ -331,15 +341,10 @@ class ProgressLog(_RunCounts):
         self._grow(look)
         self.tally.log(self._name)
 
-    def on_experiment_end(self, result: Any) -> None:
-        """Log the final counts and stop."""
-        self.close()
-
     def close(self) -> None:
         """Stop logging, with a last line (safe to call twice: the last line is logged once)."""
         thread, self._thread = self._thread, None
-        with _LOCK:
-            _OPEN.pop(self, None)
+        self._closed()
         if thread is not None:
             self._stop.set()
             thread.join()
