@@ -15,6 +15,7 @@ import pytest
 
 from crystallize import DesignWarning, Result
 from crystallize.cli.console import command_output
+from crystallize.cli.machine import tsv
 
 from .conftest import COMMAND, STEPS, VALID, crystallize, run_id_in
 
@@ -161,3 +162,8 @@ def test_a_warning_is_one_line_with_control_characters_escaped(capsys) -> None:
     with command_output():
         warnings.warn("hypothesis 'acc\x1b[31m' has few samples", DesignWarning, stacklevel=1)
     assert capsys.readouterr().err == "warning: hypothesis 'acc\\x1b[31m' has few samples\n"
+
+
+def test_a_tsv_field_never_holds_a_tab_line_break_or_escape_sequence() -> None:
+    text = tsv(["name", "value"], [["a\tb\nc\x1b[31m", None], ["plain", 1.5]])
+    assert text.splitlines() == ["name\tvalue", "a\\tb\\nc\\x1b[31m\t", "plain\t1.5"]

@@ -8,9 +8,7 @@ hold (NaN, infinities) are ``null``; times are ISO 8601 in UTC.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.cli.compare import SECTIONS, Difference, differences, metric_moves, verdict_changes
 from crystallize.core.display import mean_sd
+from crystallize.core.safe_text import printable
 from crystallize.report.numbers import numeric
 
 if TYPE_CHECKING:
@@ -49,14 +48,16 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False, default=str)
 
 
+def _field(value: Any) -> str:
+    return "" if value is None else printable(value)
+
+
 def tsv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Tab-separated values with a header line; ``None`` is an empty field, and a tab or line
-    break inside a value is quoted (the ``excel-tab`` dialect of the csv module)."""
-    out = io.StringIO()
-    writer = csv.writer(out, dialect="excel-tab", lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
-    return out.getvalue().rstrip("\n")
+    """Tab-separated values with a header line; ``None`` is an empty field, control characters
+    in text are escaped (``\\x1b``, ``\\t``) so that a field never holds a tab or line break
+    and nothing reaches the terminal as an escape sequence (JSON keeps the exact text)."""
+    lines = ["\t".join(header), *("\t".join(_field(v) for v in row) for row in rows)]
+    return "\n".join(lines)
 
 
 # -- list --------------------------------------------------------------------------------------
