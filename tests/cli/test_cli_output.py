@@ -89,6 +89,7 @@ def test_list_piped_has_no_box_drawing_unless_asked_and_tsv_has_one_row_per_run(
     folder = store["folder"]
     piped = crystallize("list", cwd=folder).stdout
     assert not BOX & set(piped) and store["a"] in piped and "completed" in piped
+    assert all(line == line.rstrip() for line in piped.splitlines())  # no padding after the last column
     assert BOX & set(crystallize("list", "--format", "table", cwd=folder).stdout)
     header, *rows = crystallize("list", "-f", "tsv", cwd=folder).stdout.splitlines()
     assert header.split("\t")[:4] == ["id", "name", "status", "started"]

@@ -11,8 +11,10 @@ Library warnings are ``warning: ...`` lines on stderr; the library's INFO log
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -92,8 +94,29 @@ def make_console(stderr: bool = False, *, boxes: bool | None = None) -> Console:
     columns = os.environ.get("COLUMNS", "")
     width = (int(columns) if columns.isdigit() else 120) if plain else None
     boxed = _is_terminal(stream) if boxes is None else boxes
+    if not _is_terminal(stream):
+        stream = _TrimmedLines(stream)
     return _CliConsole(file=stream, highlight=False, no_color=plain, force_terminal=False if plain else None,
                        color_system=None if plain else "auto", width=width, soft_wrap=False, boxes=boxed)
+
+
+class _TrimmedLines(io.TextIOBase):
+    """A text stream writing to ``stream`` without the spaces that pad a table's lines
+    on the right (a pipe or a file gets ``name  value``, not ``name  value      ``)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(_TRAILING.sub("\n", text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+_TRAILING = re.compile(r"[ \t]+\n")
 
 
 def _is_terminal(stream: IO[str]) -> bool:
