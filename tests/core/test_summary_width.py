@@ -4,9 +4,11 @@ verdict). Checked with Rich's console at 80 and 120 columns (issue 15, point 4).
 
 from __future__ import annotations
 
+import io
 import warnings
 
 import pytest
+from rich.console import Console
 
 from crystallize import Experiment, Hypothesis, Pipeline, Result, Treatment, data_source, pipeline_step
 from crystallize.core.display import estimate_value, format_number, format_p, interval_bounds, mean_sd
@@ -127,3 +129,14 @@ def test_a_sequential_summary_never_splits_a_number_or_label(width):
     result = run_sequential()
     text = assert_unbroken(result, width)
     assert "sequential: stopped at" in text
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_recording_console_printing_the_result_keeps_every_number_whole(wide, width):
+    """The path of ``rich.print(result)``: the console renders ``Result.__rich__``."""
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(wide)
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= width
+    for atom in atoms(wide):
+        assert any(atom in line for line in lines), (width, atom)
