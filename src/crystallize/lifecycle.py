@@ -165,6 +165,21 @@ class _SequentialRounds(Rounds):
         return self._plan(self._outcome())
 
 
+def _warn_unread(records: Sequence[RunRecord], treatments: Sequence[str]) -> None:
+    """One warning per set of unread keys, naming the treatments that set them (a sweep's
+    treatments share their keys: one warning, not one per grid cell)."""
+    by_keys: dict[tuple[str, ...], list[str]] = {}
+    for condition in treatments:
+        unread = tuple(sorted({k for r in records if r.condition == condition for k in r.unread}))
+        if unread:
+            by_keys.setdefault(unread, []).append(condition)
+    for unread, names in by_keys.items():
+        who = f"treatment {names[0]!r}" if len(names) == 1 else "treatments " + ", ".join(map(repr, names[:3])) + (
+            f" and {len(names) - 3} more" if len(names) > 3 else "")
+        warn(f"{who} {'sets' if len(names) == 1 else 'set'} {', '.join(unread)}, which no step or data source read; "
+             "check the key's spelling", CrystallizeWarning)
+
+
 def analyse(experiment: Any, records: list[RunRecord], provenance: dict[str, Any], run_id: str | None, *,
             interrupted: bool, verdicts: bool = True) -> Result:
     """The :class:`Result` of ``records``: samples, and (unless ``verdicts=False``) the
@@ -175,11 +190,7 @@ def analyse(experiment: Any, records: list[RunRecord], provenance: dict[str, Any
     result = Result(name, conditions, ordered, (), dict(provenance), run_id, interrupted)
     if not verdicts:
         return result
-    for condition in conditions[1:]:
-        unread = sorted({k for r in ordered if r.condition == condition for k in r.unread})
-        if unread:
-            warn(f"treatment {condition!r} sets {', '.join(unread)}, which no step or data source read; "
-                 "check the key's spelling", CrystallizeWarning)
+    _warn_unread(ordered, conditions[1:])
     treatments = [t.name for t in experiment.treatments]
     try:
         with warnings.catch_warnings(record=True) as caught:

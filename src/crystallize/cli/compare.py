@@ -14,6 +14,7 @@ from rich.text import Text
 from crystallize.core.safe_text import plain, printable
 from crystallize.core.display import better_direction, format_number, format_p, format_percent, mean_sd
 from crystallize.core.layout import FirstThatFits, pinned
+from crystallize.core.provenance import version_changes
 from crystallize.report.numbers import numeric
 
 if TYPE_CHECKING:
@@ -228,6 +229,9 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
         parts.append(FirstThatFits(_differences_table(diffs), _differences_stacked(diffs)))
     else:
         parts.append(Text("Definition, code fingerprints, seeds and environment are identical."))
+    versions = version_changes(a.provenance.get("environment"), b.provenance.get("environment"))
+    if versions:  # every imported distribution is recorded: say plainly which ones moved
+        parts.append(Text("Package versions, A -> B: " + "; ".join(map(str, versions)), style="yellow"))
     moves = Table(title="How the metrics moved (means; green: the way the hypotheses want)", title_justify="left")
     for name, justify in (("condition", "left"), ("metric", "left"), ("mean A", "right"), ("mean B", "right"),
                           ("change", "right"), ("change %", "right")):

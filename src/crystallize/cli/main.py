@@ -82,10 +82,12 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
 @click.option("--resume", is_flag=True, help="Continue the latest run of this exact experiment.")
 @click.option("--no-progress", is_flag=True,
               help="Hide the progress bar (and, without a terminal, the progress lines on stderr).")
+@click.option("--treatment", "-t", "sweep", multiple=True, metavar="KEY=V1,V2",
+              help="Sweep a context key instead of the experiment's treatments; several -t make a grid.")
 @pass_state
 def run(state: _State, target: str, replicates: int | None, sequential: bool, max_replicates: int | None,
         batch: int | None, min_replicates: int | None, seed: int | None, backend: str, workers: int | None,
-        resume: bool, no_progress: bool) -> None:
+        resume: bool, no_progress: bool, sweep: tuple[str, ...] = ()) -> None:
     """Run TARGET and print its summary and run id.
 
     TARGET is an experiment file (FILE.yaml) or 'module:attr' naming an
@@ -102,7 +104,10 @@ def run(state: _State, target: str, replicates: int | None, sequential: bool, ma
     experiment = load_target(target)
     design = replicates_override(experiment, replicates=replicates, sequential=sequential,
                                  max_replicates=max_replicates, batch=batch, min_replicates=min_replicates)
-    experiment = with_overrides(experiment, replicates=design, seed=seed)
+    from crystallize.cli.sweep import sweep_treatments  # noqa: PLC0415
+
+    experiment = with_overrides(experiment, replicates=design, seed=seed,
+                                treatments=sweep_treatments(sweep) if sweep else None)
     try:
         result = experiment.run(backend=backend, workers=workers, store=str(state.store), resume=resume,
                                 progress=False if no_progress else None)
@@ -182,13 +187,18 @@ def list_runs(state: _State, name: str | None, limit: int, fmt: str | None, as_j
 @click.argument("run_id", default=stored.LATEST, required=False)
 @click.option("--errors", "errors", flag_value="errors", help="Also list every failed run.")
 @click.option("--tracebacks", "errors", flag_value="tracebacks", help="Also list every failed run with its traceback.")
+@click.option("--code", is_flag=True, help="Print the source of the experiment's own modules as the run recorded it.")
 @output_options
 @pass_state
-def show(state: _State, run_id: str, errors: str | None, fmt: str | None, as_json: bool) -> None:
+def show(state: _State, run_id: str, errors: str | None, fmt: str | None, as_json: bool, code: bool = False) -> None:
     """Print the summary of stored run RUN_ID (default: latest, the newest run)."""
     from crystallize.cli import machine  # noqa: PLC0415
 
     fmt = output_format(fmt, as_json)
+    if code:
+        from crystallize.cli.stored_code import print_code  # noqa: PLC0415
+
+        return print_code(state.store, run_id)
     result, info = stored.load_with_info(state.store, run_id)
     if fmt == "json":
         click.echo(machine.dumps(machine.run_document(result, info)))

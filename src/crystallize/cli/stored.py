@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from crystallize.store.reader import ExperimentRunInfo
 
 __all__ = ["LATEST", "cache_usage", "clear_cache", "human_bytes", "load", "load_with_info", "no_run_named", "opened",
-           "print_running", "print_runs", "print_summary"]
+           "print_running", "print_runs", "print_summary", "resolve"]
 
 #: The run id that means "the newest run in the store".
 LATEST = "latest"
@@ -59,6 +59,22 @@ def load(path: Path, run_id: str) -> Result:
         return store.load_result(store.resolve_run_id(run_id))
 
 
+def resolve(store: Any, run_id: str, path: Path) -> str:
+    """The full id of the run that ``run_id`` names in the open ``store`` at ``path``: a
+    unique prefix, or ``"latest"`` for the newest run.
+
+    Raises:
+        CliError: ``"latest"`` of a store with no run (exit status 2).
+        RunIdError: no single run matches ``run_id`` (exit status 2).
+    """
+    if run_id != LATEST:
+        return str(store.resolve_run_id(run_id))
+    newest = store.experiment_runs()[:1]
+    if not newest:
+        raise CliError(f"the store {str(path)!r} holds no experiment runs yet; start one with: crystallize run FILE.yaml")
+    return str(newest[0].id)
+
+
 def load_with_info(path: Path, run_id: str) -> tuple[Result, ExperimentRunInfo]:
     """The stored result of ``run_id`` (``"latest"``: the newest run) and its listing entry
     (status, runs done), read together.
@@ -68,14 +84,7 @@ def load_with_info(path: Path, run_id: str) -> tuple[Result, ExperimentRunInfo]:
         RunIdError: no single run matches ``run_id`` (exit status 2).
     """
     with opened(path) as store:
-        if run_id == LATEST:
-            newest = store.experiment_runs()[:1]
-            if not newest:
-                raise CliError(f"the store {str(path)!r} holds no experiment runs yet; start one with: "
-                               "crystallize run FILE.yaml")
-            rid = newest[0].id
-        else:
-            rid = store.resolve_run_id(run_id)
+        rid = resolve(store, run_id, path)
         return store.load_result(rid), store.experiment_run(rid)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from crystallize.cli.console import CliError
@@ -9,6 +10,7 @@ from crystallize.config.imports import resolve_import
 from crystallize.core.exceptions import ExperimentDefinitionError
 from crystallize.core.experiment import Experiment
 from crystallize.core.sequential import Sequential
+from crystallize.core.treatment import Treatment
 
 __all__ = ["load_experiment", "load_target", "replicates_override", "with_overrides"]
 
@@ -115,16 +117,18 @@ def _check_anytime_valid(experiment: Experiment) -> None:
 
 
 def with_overrides(experiment: Experiment, *, replicates: int | Sequential | None = None,
-                   seed: int | None = None) -> Experiment:
-    """A copy of ``experiment`` with another design (a replicate count or a sequential design) or master seed.
+                   seed: int | None = None, treatments: Sequence[Treatment] | None = None) -> Experiment:
+    """A copy of ``experiment`` with another design (a replicate count or a sequential design), master seed
+    or treatments.
 
     A seed the experiment drew at random stays undrawn in the copy, so ``--resume`` still adopts the
     seed of the run it continues.
     """
-    if replicates is None and seed is None:
+    if replicates is None and seed is None and treatments is None:
         return experiment
     return Experiment(
-        datasource=experiment.datasource, pipeline=experiment.pipeline, treatments=experiment.treatments,
+        datasource=experiment.datasource, pipeline=experiment.pipeline,
+        treatments=experiment.treatments if treatments is None else treatments,
         hypotheses=experiment.hypotheses,
         replicates=replicates if replicates is not None else experiment.sequential or experiment.replicates,
         seed=seed if seed is not None else experiment.seed if experiment.seed_given else None,

@@ -16,6 +16,7 @@ hypotheses by metric, direction and test name::
         params: {n_neighbors: 1}
     treatments:
       k15: {n_neighbors: 15}
+      grid: {n_neighbors: [3, 5], weights: [uniform, distance]}   # or zip: (see Treatment.grid)
     hypotheses:
       - metric: accuracy
         direction: increase

@@ -16,6 +16,7 @@ from crystallize.config import fields
 from crystallize.config.components import Deferred, Kind, KindError, check_kind
 from crystallize.config.imports import ImportPathError, resolve_import
 from crystallize.config.problems import Problem, first_invalid, unknown_keys
+from crystallize.config.sweeps import SWEEP_KINDS, sweep_treatments
 from crystallize.config.yaml_tree import Invalid, YamlNode
 from crystallize.core.context import RESERVED_KEYS
 from crystallize.core.exceptions import ExperimentDefinitionError
@@ -112,9 +113,12 @@ class Builder:
 
     # -- treatments --------------------------------------------------------
     def treatments(self, node: YamlNode) -> list[Treatment]:
-        """``{name: {context key: value}}`` as treatments."""
+        """``{name: {context key: value}}`` as treatments; ``grid:`` and ``zip:`` hold sweeps."""
         out = []
         for name, key_node, values in node.items():
+            if name in SWEEP_KINDS:
+                out.extend(sweep_treatments(name, values))
+                continue
             if name in RESERVED_CONDITIONS:
                 raise key_node.invalid(f"treatment name {name!r} is reserved; choose another name")
             if values.is_null:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -10,10 +11,11 @@ import os
 import sys
 import sysconfig
 import types
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["code_fingerprint", "hash_value", "params_of", "stable_json"]
+__all__ = ["code_fingerprint", "hash_value", "params_of", "project_modules", "stable_json"]
 
 #: Module-level values of these types are folded into the fingerprint of the code using them.
 _CONSTANT_TYPES = (int, float, complex, str, bytes, bool, type(None))
@@ -150,10 +152,13 @@ _LIBRARY_PATHS = tuple(sorted({
 }))
 
 
-def _feed(target: Any, module: str | None, digest: Any, seen: set[int]) -> None:
+def _feed(target: Any, module: str | None, digest: Any, seen: set[int],
+          modules: dict[str, None] | None = None) -> None:
     if id(target) in seen:
         return
     seen.add(id(target))
+    if modules is not None and module:
+        modules.setdefault(module)
     digest.update(_own_code(target))
     for name, value in _dependencies(target, module):
         try:
@@ -170,7 +175,7 @@ def _feed(target: Any, module: str | None, digest: Any, seen: set[int]) -> None:
             digest.update(b"\0" + name.encode() + b"=" + text.encode() + b"\0")
         elif ours:
             digest.update(b"\0uses " + name.encode() + b"\0")
-            _feed(value, value.__module__, digest, seen)
+            _feed(value, value.__module__, digest, seen, modules)
         elif isinstance(value, _CONSTANT_TYPES) or (
             isinstance(value, (tuple, frozenset)) and all(isinstance(v, _CONSTANT_TYPES) for v in value)
         ):
@@ -193,8 +198,32 @@ def code_fingerprint(obj: Any) -> str:
     """
     target = _target(obj)
     digest = hashlib.sha256()
-    _feed(target, getattr(target, "__module__", None), digest, set())
+    modules: dict[str, None] = {}
+    _feed(target, getattr(target, "__module__", None), digest, set(), modules)
+    with contextlib.suppress(TypeError):  # an object that takes no weak reference is walked again when asked
+        _FOLLOWED[target] = tuple(modules)
     return digest.hexdigest()[:16]
+
+
+#: The modules each fingerprinted function or class led to, so :func:`project_modules` need not walk again.
+_FOLLOWED: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def project_modules(objs: Iterable[Any]) -> list[str]:
+    """The user's own modules (see :func:`code_fingerprint`) whose code the fingerprints of ``objs``
+    follow, in the order first met: the files to keep so the code of a run can be read later."""
+    modules: dict[str, None] = {}
+    for obj in objs:
+        target = _target(obj)
+        if not _is_project(getattr(target, "__module__", None)):
+            continue  # installed code (a library's test or step) never leads back into the user's modules
+        try:
+            followed = _FOLLOWED[target]
+        except (KeyError, TypeError):
+            code_fingerprint(target)
+            followed = _FOLLOWED.get(target, ())
+        modules.update(dict.fromkeys(followed))
+    return [name for name in modules if _is_project(name)]
 
 
 def params_of(obj: Any) -> Mapping[str, Any]:

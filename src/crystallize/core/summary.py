@@ -37,6 +37,7 @@ from crystallize.core.display import (
     mean_sd,
     stop_text,
 )
+from crystallize.core.grid_display import grid_split, grid_table
 from crystallize.core.layout import FirstThatFits, Parts, pinned
 from crystallize.core.record import is_number
 from crystallize.core.safe_text import plain, printable
@@ -209,13 +210,16 @@ def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Group:
 
 def _verdicts(result: Result) -> list[RenderableType]:
     verdicts = result.hypotheses
-    shown = verdicts[:MAX_VERDICTS]
-    parts: list[RenderableType] = [FirstThatFits(_verdict_table(shown), _verdict_table_compact(shown),
-                                                  _verdicts_stacked(shown))]
-    if len(verdicts) > len(shown):
-        labels = Counter(v.label for v in verdicts[len(shown):])
+    grids, listed = grid_split(result)  # a grid's verdicts as tables over its axes, the others listed
+    shown = listed[:MAX_VERDICTS]
+    parts: list[RenderableType] = [FirstThatFits(pinned(grid_table(g, _label_cell)), _verdicts_stacked(g.verdicts))
+                                   for g in grids]
+    parts += [FirstThatFits(_verdict_table(shown), _verdict_table_compact(shown), _verdicts_stacked(shown))] \
+        if shown else []
+    if len(listed) > len(shown):
+        labels = Counter(v.label for v in listed[len(shown):])
         counts = ", ".join(f"{n:,} {label}" for label, n in labels.most_common())
-        parts.append(_more(len(verdicts) - len(shown), f"verdicts ({counts})",
+        parts.append(_more(len(listed) - len(shown), f"verdicts ({counts})",
                            "result.hypotheses or the HTML report (`crystallize report RUN`)"))
     explained = interval_notes(verdicts)
     if explained:

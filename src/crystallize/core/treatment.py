@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from crystallize.core.context import RESERVED_KEYS, FrozenContext
 from crystallize.core.exceptions import ContextMutationError, ExperimentDefinitionError
 from crystallize.core.fingerprint import code_fingerprint, hash_value
+from crystallize.core.sweep import SweepKind, sweep_name, sweep_values
 
 __all__ = ["RESERVED_CONDITIONS", "Treatment"]
 
@@ -56,6 +57,46 @@ class Treatment:
                 f"treatment {self.name!r}: apply_fn must be a function of ctx or a mapping, "
                 f"got {type(self.apply_fn).__name__}"
             )
+
+    @classmethod
+    def grid(cls, axes: Mapping[str, Iterable[Any]] | None = None, /, **named: Iterable[Any]) -> list[Treatment]:
+        """One treatment per combination of the axes' values (a full factorial design).
+
+        Each is named after what it sets, ``key=value`` joined by commas in
+        axis order, values in a short repr-like form (``lr=0.001,depth=2``);
+        the first axis varies slowest. The summary and the report show the
+        grid's verdicts as a table over its axes, and the multiple-comparison
+        correction covers every treatment of the grid.
+
+        Args:
+            axes: context key to its values, for keys that are not identifiers.
+            **named: context key to its values.
+
+        Raises:
+            ExperimentDefinitionError: no axis, an axis without values, a
+                reserved key, or two combinations with one name.
+
+        Examples:
+            >>> [t.name for t in Treatment.grid(lr=[1e-3, 1e-2], depth=[2, 4])]
+            ['lr=0.001,depth=2', 'lr=0.001,depth=4', 'lr=0.01,depth=2', 'lr=0.01,depth=4']
+        """
+        return cls._sweep("grid", {**(axes or {}), **named})
+
+    @classmethod
+    def zip(cls, axes: Mapping[str, Iterable[Any]] | None = None, /, **named: Iterable[Any]) -> list[Treatment]:
+        """One treatment per position: the i-th value of every axis together (axes of one length).
+
+        Named like :meth:`grid`'s treatments.
+
+        Examples:
+            >>> [t.name for t in Treatment.zip(lr=[1e-3, 1e-2], depth=[2, 4])]
+            ['lr=0.001,depth=2', 'lr=0.01,depth=4']
+        """
+        return cls._sweep("zip", {**(axes or {}), **named})
+
+    @classmethod
+    def _sweep(cls, kind: SweepKind, axes: Mapping[str, Iterable[Any]]) -> list[Treatment]:
+        return [cls(sweep_name(values), values) for values in sweep_values(kind, axes)]
 
     @property
     def values(self) -> Mapping[str, Any] | None:

@@ -30,6 +30,7 @@ from crystallize.core.display import (
     interval_notes,
     stop_text,
 )
+from crystallize.report.grid import grid_section
 from crystallize.report.forest import descriptive_rows, forest_caption, verdict_rows
 from crystallize.report.markup import badge, esc, num, raw, table
 from crystallize.report.numbers import describe
@@ -276,7 +277,7 @@ def render_report(result: Result) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>{title}</title><style>{CSS}</style></head><body><main>"
-        f"{_header(result)}{_verdicts_section(result)}{metrics}{failures_section(result)}"
+        f"{_header(result)}{_verdicts_section(result)}{grid_section(result)}{metrics}{failures_section(result)}"
         f"{provenance_section(result)}<footer>Made by crystallize. Self-contained: open it anywhere, offline."
         "</footer></main></body></html>\n"
     )

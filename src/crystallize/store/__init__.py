@@ -21,12 +21,14 @@ from typing import Any
 from crystallize.store.artifacts import ArtifactFactory, RunArtifacts
 from crystallize.store.base import NullStore, RunStore
 from crystallize.store.cache import FileStepCache
+from crystallize.store.code import CodeFile
 from crystallize.store.errors import (
     ArtifactNotFoundError,
     DefinitionChangedError,
     ExperimentRunBusyError,
     InsecureStoreError,
     OptionalStoppingWarning,
+    PackageVersionsChangedWarning,
     RunIdError,
     StoreDamagedError,
     StoreError,
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_PATH",
     "ArtifactFactory",
     "ArtifactNotFoundError",
+    "CodeFile",
     "DefinitionChangedError",
     "ExperimentInfo",
     "ExperimentRunBusyError",
@@ -49,6 +52,7 @@ __all__ = [
     "InsecureStoreError",
     "NullStore",
     "OptionalStoppingWarning",
+    "PackageVersionsChangedWarning",
     "RunArtifacts",
     "RunIdError",
     "RunStore",

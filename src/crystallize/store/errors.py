@@ -13,6 +13,7 @@ __all__ = [
     "ExperimentRunBusyError",
     "InsecureStoreError",
     "OptionalStoppingWarning",
+    "PackageVersionsChangedWarning",
     "RunIdError",
     "StoreDamagedError",
     "StoreError",
@@ -108,6 +109,19 @@ class OptionalStoppingWarning(CrystallizeWarning):
 
 
 OptionalStoppingWarning.__module__ = "crystallize.store"
+
+
+class PackageVersionsChangedWarning(CrystallizeWarning):
+    """A stored experiment run is resumed with other versions of the packages it imported.
+
+    The runs recorded before and those run now then come from different
+    library code (a scikit-learn upgrade can move every metric), though the
+    experiment's own definition is unchanged. The message names each package
+    with the version stored and the version now.
+    """
+
+
+PackageVersionsChangedWarning.__module__ = "crystallize.store"
 
 
 class StoreNotFoundError(StoreError, FileNotFoundError):

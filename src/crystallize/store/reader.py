@@ -18,6 +18,7 @@ from crystallize.core.record import RunRecord
 from crystallize.core.result import Result
 from crystallize.core.verdict import Verdict
 from crystallize.store.artifacts import artifact_folder, check_artifact_folder, existing_artifact, read_artifact
+from crystallize.store.code import CodeFile, stored_code_files
 from crystallize.store.errors import StoreNotFoundError
 from crystallize.store.rows import RUN_COLUMNS, loads_cell, record_from_row
 from crystallize.store.run_ids import resolve_run_id
@@ -245,6 +246,15 @@ class Store:
         path = existing_artifact(folder, name)
         check_artifact_folder(folder)
         return path
+
+    def code_files(self, run_id: str) -> list[CodeFile]:
+        """The source of the experiment's own modules as kept when ``run_id`` started (a unique
+        prefix is enough; none for a run recorded before code was kept)."""
+        rid = self.resolve_run_id(run_id)
+        try:
+            return stored_code_files(self._conn, rid)
+        except sqlite3.Error as exc:
+            raise store_error(self.db_path, exc) from exc
 
     def load_artifact(self, run_id: str, condition: str, replicate: int, name: str) -> Any:
         """Artifact ``name`` of one run: the object if it was pickled, else the file's bytes.

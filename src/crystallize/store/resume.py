@@ -16,10 +16,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from crystallize.core.fingerprint import stable_json
+from crystallize.core.provenance import version_changes
 from crystallize.stats.warnings import warn
-from crystallize.store.errors import OptionalStoppingWarning
+from crystallize.store.errors import OptionalStoppingWarning, PackageVersionsChangedWarning
 
-__all__ = ["Earlier", "adopt_seed", "describe_changes", "latest_by_fingerprint", "latest_by_name", "warn_if_grown"]
+__all__ = ["Earlier", "adopt_seed", "describe_changes", "latest_by_fingerprint", "latest_by_name", "stored_environment",
+           "warn_if_grown", "warn_if_versions_changed"]
 
 #: How many earlier runs of a name are tried when adopting a seed.
 _SEED_CANDIDATES = 50
@@ -188,3 +190,34 @@ def warn_if_grown(run_id: str, name: str, before: int, replicates: int, verdicts
              "it inflates the false-positive rate (5% becomes about 16.5% with 6 looks). Fix the replicate count "
              "before looking, or start a new experiment run; to look along the way, use a sequential design: "
              "Experiment(replicates=Sequential(max=...)) with SequentialTTest()", OptionalStoppingWarning)
+
+
+def stored_environment(provenance: str | None) -> Mapping[str, Any] | None:
+    """The environment in a stored ``provenance`` cell (``None`` if it is unreadable: resume goes on)."""
+    try:
+        environment = json.loads(provenance or "{}").get("environment")
+    except (ValueError, AttributeError):
+        return None
+    return environment if isinstance(environment, Mapping) else None
+
+
+def warn_if_versions_changed(run_id: str, name: str, before: Mapping[str, Any] | None,
+                             after: Mapping[str, Any] | None) -> None:
+    """Warn (:class:`PackageVersionsChangedWarning`) when a resumed run's packages have other versions now.
+
+    Only packages recorded by both are compared (one run may have imported a
+    library the other had not yet); Python itself counts too.
+
+    Args:
+        run_id: the experiment run resumed.
+        name: its experiment's name.
+        before: the environment stored with the run (``provenance["environment"]``).
+        after: the environment now.
+    """
+    changes = version_changes(before, after, common_only=True)
+    if changes:
+        listed = ", ".join(map(str, changes))
+        warn(f"experiment run {run_id} of {name!r} was recorded with other package versions than this process "
+             f"has: {listed}; its earlier runs and the runs made now come from different library code. Start a new "
+             "experiment run (resume=False) to compare like with like, or reinstall the versions it recorded",
+             PackageVersionsChangedWarning)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from crystallize.store.code import CODE_TABLES
 from crystallize.store.errors import StoreDamagedError, StoreError, StoreVersionError, StoreWriteError
 from crystallize.store.permissions import create_private_file
 from crystallize.store.wal import check_wal
@@ -212,6 +213,8 @@ def _create(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute(_LEASES)
     conn.execute(_LOOKS)
+    for statement in CODE_TABLES:  # also added after version 1: the experiment's code, kept with each run
+        conn.execute(statement)
 
 
 def _open(path: Path, create: bool) -> sqlite3.Connection:
@@ -220,7 +223,7 @@ def _open(path: Path, create: bool) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         version = _check_version(conn, path)
         if create and (version == 0 or conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'looks'").fetchone() is None):
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'code_files'").fetchone() is None):
             _retry(path, lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone())
             transaction(conn, path, _create)
             _check_version(conn, path)

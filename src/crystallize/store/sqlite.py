@@ -32,6 +32,7 @@ from crystallize.core.plan import RunSpec
 from crystallize.core.record import RunRecord
 from crystallize.store.artifacts import ArtifactFactory
 from crystallize.store.cache import FileStepCache
+from crystallize.store.code import CodeFile, code_objects, read_code_files, record_code_files
 from crystallize.store.database import StoreDatabase
 from crystallize.store.errors import DefinitionChangedError, StoreError, StoreWriteError
 from crystallize.store.lease import Heartbeat, Lease
@@ -40,7 +41,9 @@ from crystallize.store.resume import (
     describe_changes,
     latest_by_fingerprint,
     latest_by_name,
+    stored_environment,
     warn_if_grown,
+    warn_if_versions_changed,
 )
 from crystallize.store.rows import RUN_COLUMNS, UPSERT_RUN, dumps, record_from_row, run_row, verdict_row
 from crystallize.store.run_ids import new_run_id
@@ -122,6 +125,7 @@ class SQLiteStore:
         """
         experiment = info["experiment"]
         provenance = dict(info["provenance"])
+        code_files = read_code_files(code_objects(experiment))
         fingerprint = provenance["fingerprint"]
         conditions = list(dict.fromkeys(s.condition for s in planned))
         replicates = int(provenance.get("replicates", 1 + max((s.replicate for s in planned), default=-1)))
@@ -131,7 +135,8 @@ class SQLiteStore:
             if resume:
                 earlier = self._db.read(lambda conn: latest_by_fingerprint(conn, fingerprint, experiment.name))
                 if earlier is not None:
-                    return self._continue(earlier.id, experiment.name, planned, replicates, conditions, provenance)
+                    return self._continue(earlier.id, experiment.name, planned, replicates, conditions, provenance,
+                                          code_files)
                 changed = self._db.read(lambda conn: latest_by_name(conn, experiment.name))
                 if changed is not None:
                     raise DefinitionChangedError(
@@ -153,6 +158,7 @@ class SQLiteStore:
                             (run_id, fingerprint, experiment.name, now, int(experiment.seed), replicates,
                              dumps(conditions), dumps(provenance)))
                         self._lease.take(conn, run_id, experiment.name)
+                        record_code_files(conn, run_id, code_files)
                         return run_id
                     except sqlite3.IntegrityError:  # pragma: no cover - a 48-bit collision
                         continue
@@ -162,19 +168,21 @@ class SQLiteStore:
         log.info("recording experiment run %s of %r in %s", self._run_id, experiment.name, self.db_path)
         return self._run_id, []
 
-    def _continue(self, run_id: str, name: str, planned: Sequence[RunSpec], replicates: int,
-                  conditions: list[str], provenance: Mapping[str, Any]) -> tuple[str, list[RunRecord]]:
-        def reopen(conn: sqlite3.Connection) -> tuple[int, int]:
+    def _continue(self, run_id: str, name: str, planned: Sequence[RunSpec], replicates: int, conditions: list[str],
+                  provenance: Mapping[str, Any], code_files: Sequence[CodeFile]) -> tuple[str, list[RunRecord]]:
+        def reopen(conn: sqlite3.Connection) -> tuple[int, int, Any]:
             self._lease.take(conn, run_id, name)
-            before, verdicts = conn.execute(
-                "SELECT replicates, (SELECT COUNT(*) FROM verdicts WHERE experiment_run_id = ?) FROM experiment_runs "
-                "WHERE id = ?", (run_id, run_id)).fetchone()
+            record_code_files(conn, run_id, code_files)  # a run stored before code was kept gets it now
+            before, verdicts, stored = conn.execute(
+                "SELECT replicates, (SELECT COUNT(*) FROM verdicts WHERE experiment_run_id = ?), provenance "
+                "FROM experiment_runs WHERE id = ?", (run_id, run_id)).fetchone()
             conn.execute("UPDATE experiment_runs SET status = 'running', finished = NULL, replicates = ?, "
                          "conditions = ?, provenance = ? WHERE id = ?",
                          (replicates, dumps(conditions), dumps(provenance), run_id))
-            return int(before), int(verdicts)
+            return int(before), int(verdicts), stored
 
-        before, verdicts = self._db.write(reopen)
+        before, verdicts, stored = self._db.write(reopen)
+        warn_if_versions_changed(run_id, name, stored_environment(stored), provenance.get("environment"))
         self._run_id = self._db.run_id = run_id
         self._heartbeat = Heartbeat(self._beat)
         if not provenance.get("definition", {}).get("sequential"):  # a sequential design may look as it grows
