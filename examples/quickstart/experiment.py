@@ -17,7 +17,10 @@ prints the summary and writes a self-contained HTML report.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -25,8 +28,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from crystallize import Experiment, Hypothesis, Pipeline, Treatment, data_source, pipeline_step
-from crystallize.core.stat_test import PairedTTest
+from crystallize import Experiment, Hypothesis, PairedTTest, Pipeline, Treatment, data_source, pipeline_step
 
 
 @data_source
@@ -78,11 +80,29 @@ experiment = Experiment(
     seed=2024,
 )
 
+def command_name() -> str:
+    """How to call the ``crystallize`` command from this shell: its name when the one on PATH
+    belongs to this interpreter's environment, else its path (``.venv/bin/crystallize`` after
+    ``make demo``, which does not activate the environment)."""
+    beside = Path(sys.executable).parent / "crystallize"  # not resolved: a venv's python is a link
+    found = shutil.which("crystallize")
+    if found and Path(found).absolute() == beside.absolute():
+        return "crystallize"
+    try:
+        return str(beside.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
 if __name__ == "__main__":
     from crystallize.report import write_report
 
     result = experiment.run()  # recorded in ./.crystallize/store.db as each run finishes
     print(result)
     report = write_report(result, f".crystallize/report-{result.run_id}.html")
+    command = command_name()
     print(f"\nrun id {result.run_id} · HTML report: {report}")
-    print(f"again later: crystallize show {result.run_id} · crystallize report {result.run_id} -o report.html")
+    print(f"again later: {command} show {result.run_id} · {command} report {result.run_id} -o report.html")
+    if command != "crystallize":
+        print(f"(or activate the environment first: source {Path(command).parent.parent}/bin/activate,"
+              " then: crystallize show ...)")

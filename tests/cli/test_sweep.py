@@ -73,9 +73,10 @@ def test_the_command_runs_a_file_grid_and_prints_it_as_a_table(project):
     path = project(GRID)
     done = crystallize("run", path.name, "--no-progress", cwd=path.parent)
     assert "mean (paired_t): shift (rows) × scale (columns)" in done.stdout
-    header = next(line for line in done.stdout.splitlines() if "shift ╲ scale" in line)
+    boxed = crystallize("show", "--format", "table", cwd=path.parent).stdout  # piped, run prints no box drawing
+    header = next(line for line in boxed.splitlines() if "shift ╲ scale" in line)
     assert [c.strip() for c in header.strip("┃ ").split("┃")][1:] == ["1", "2", "3"]
-    assert [line.split("│")[1].strip() for line in _grid_lines(done.stdout)[1:]] == ["0.2", "0.5", "1.0"]
+    assert [line.split("│")[1].strip() for line in _grid_lines(boxed)[1:]] == ["0.2", "0.5", "1.0"]
     assert "alone" in done.stdout.split("Verdicts (difference")[1]  # the named treatment stays listed
 
 
@@ -87,7 +88,8 @@ def test_t_options_replace_the_treatments_with_a_grid(project):
                        cwd=path.parent)
     assert "60 runs" in done.stdout  # baseline + 9 treatments, 6 replicates each
     assert "mean (paired_t): shift (rows) × scale (columns)" in done.stdout and "alone" not in done.stdout
-    assert [line.split("│")[1].strip() for line in _grid_lines(done.stdout)[1:]] == ["0.2", "0.5", "1"]
+    boxed = crystallize("show", "--format", "table", cwd=path.parent).stdout  # piped, run prints no box drawing
+    assert [line.split("│")[1].strip() for line in _grid_lines(boxed)[1:]] == ["0.2", "0.5", "1"]
 
 
 @pytestmark_cli

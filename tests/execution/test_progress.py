@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import io
 import logging
+import re
+import time
 
 import pytest
 from rich.console import Console
 
 from crystallize import RunFailedError
 from crystallize.execution import make_progress
-from crystallize.execution.progress import NullProgress, ProgressBar
+from crystallize.execution.progress import NullProgress, ProgressBar, ProgressLog, log_interval
 
 from ..sequential_runs import sequential_experiment
 from .experiments import Stopper, make
@@ -19,9 +21,9 @@ def terminal() -> tuple[Console, io.StringIO]:
     return Console(file=out, force_terminal=True, width=120, color_system=None), out
 
 
-def test_progress_false_or_no_terminal_shows_nothing():
+def test_progress_false_shows_nothing_and_no_terminal_gets_log_lines():
     assert isinstance(make_progress(False), NullProgress)
-    assert isinstance(make_progress(None), NullProgress)  # pytest captures stderr: not a terminal
+    assert isinstance(make_progress(None), ProgressLog)  # pytest captures stderr: not a terminal
     assert isinstance(make_progress(True), ProgressBar)
 
 
@@ -38,6 +40,13 @@ def test_the_bar_counts_runs_and_failures():
     assert "experiment" in text and "12/12" in text and "2 failed" in text
     assert (bar.done, bar.failed) == (12, 2)
     assert not bar.showing
+
+
+def test_the_bar_labels_elapsed_and_left():
+    # issue 15: the bar read "0:00:22 left 0:00:01", the elapsed time looking like the time left
+    console, out = terminal()
+    make(replicates=3).run(store=False, progress=False, callbacks=[ProgressBar(console)])
+    assert re.search(r"9/9 runs · 0 failed · elapsed \d:\d\d:\d\d · left \d:\d\d:\d\d", out.getvalue())
 
 
 def test_the_bar_is_closed_when_the_run_raises():
@@ -118,3 +127,74 @@ def test_a_resumed_sequential_bar_counts_the_stored_runs_and_continues_the_round
     assert [text.split(" · ")[0] for _, _, text in evidence.seen] == [f"round {k}" for k in range(1, 8)]
     assert bar.done == bar.total == len(result.records)
     assert f"{len(result.records)}/{len(result.records)}" in out.getvalue()
+
+
+# -- without a terminal: log lines ----------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def progress_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if " runs, " in r.getMessage()]
+
+
+def test_a_progress_line_says_runs_failures_elapsed_and_time_left():
+    clock = FakeClock()
+    log = ProgressLog(interval=3600, clock=clock)
+    experiment = make(replicates=4)
+    planned = experiment.plan()
+    log.on_experiment_start(experiment, planned, planned[2:])  # 2 runs loaded from the store
+    try:
+        assert log.line() == "experiment 'experiment': 2/12 runs, 0 failed · elapsed 0:00:00"
+        clock.now += 90.0
+        records = make(replicates=2, fail_at=(0, 1)).run(store=False, progress=False).records
+        failed, ok = [r for r in records if not r.ok], [r for r in records if r.ok]
+        for record in [*failed, ok[0]]:
+            log.on_run_complete(record)  # 2 failed, 1 ok: 3 runs in 90 s, 7 left at 30 s each
+        assert log.line() == "experiment 'experiment': 5/12 runs, 2 failed · elapsed 0:01:30 · left 0:03:30"
+        clock.now += 3600.0 * 2
+        assert "elapsed 2:01:30" in log.line()
+    finally:
+        log.close()
+
+
+def test_without_a_terminal_progress_is_logged_at_a_steady_interval_and_at_the_end(caplog):
+    caplog.set_level(logging.INFO, logger="crystallize")
+    log = ProgressLog(interval=0.02)
+    experiment = make(replicates=3, sleep_at=(0, 1, 2), sleep_for=0.05)
+    result = experiment.run(store=False, progress=False, callbacks=[log])
+    lines = progress_lines(caplog)
+    assert len(lines) >= 2  # three runs sleep 0.05 s each: several intervals, then the last line
+    assert all(re.fullmatch(r"experiment 'experiment': \d+/12 runs, 0 failed · elapsed \d:\d\d:\d\d"
+                            r"( · left \d:\d\d:\d\d)?", line) for line in lines), lines
+    assert lines[-1].startswith("experiment 'experiment': 12/12 runs, 0 failed · elapsed ")
+    assert "left" not in lines[-1]
+    assert len(result.records) == 12
+    log.close()  # again: no second last line, no thread left
+    assert len(progress_lines(caplog)) == len(lines)
+
+
+def test_the_progress_log_stops_when_the_run_raises(caplog):
+    caplog.set_level(logging.INFO, logger="crystallize")
+    log = ProgressLog(interval=0.01)
+    with pytest.raises(RunFailedError):
+        make(replicates=3, fail_at=(1,)).run(store=False, progress=False, fail_fast=True, callbacks=[log])
+    count = len(progress_lines(caplog))
+    assert "failed" in progress_lines(caplog)[-1]
+    time.sleep(0.1)
+    assert len(progress_lines(caplog)) == count  # the thread stopped with the run
+
+
+def test_the_log_interval_comes_from_the_environment(monkeypatch, caplog):
+    assert log_interval() == 30.0
+    monkeypatch.setenv("CRYSTALLIZE_PROGRESS_INTERVAL", "2.5")
+    assert log_interval() == 2.5 and ProgressLog().interval == 2.5
+    monkeypatch.setenv("CRYSTALLIZE_PROGRESS_INTERVAL", "soon")
+    assert log_interval() == 30.0
+    assert "CRYSTALLIZE_PROGRESS_INTERVAL='soon' is not a positive number of seconds; using 30" in caplog.text

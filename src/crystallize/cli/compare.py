@@ -13,13 +13,14 @@ from rich.text import Text
 
 from crystallize.core.safe_text import plain, printable
 from crystallize.core.display import better_direction, format_number, format_p, format_percent, mean_sd
+from crystallize.core.layout import FirstThatFits, pinned
 from crystallize.core.provenance import version_changes
 from crystallize.report.numbers import numeric
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
 
-__all__ = ["Difference", "MetricMove", "VerdictChange", "differences", "metric_moves", "render_comparison",
+__all__ = ["SECTIONS", "Difference", "MetricMove", "VerdictChange", "differences", "metric_moves", "render_comparison",
            "verdict_changes"]
 
 _MISSING = "—"
@@ -187,8 +188,35 @@ def verdict_changes(a: Result, b: Result) -> list[VerdictChange]:
     return out
 
 
-def _short(value: str, limit: int = 48) -> str:
+def _short(value: str, limit: int = 400) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+#: The sections of a difference, in the order they are shown.
+SECTIONS = ("definition", "code", "seeds", "environment")
+_DIFFERS = "What differs"
+
+
+def _differences_table(diffs: list[Difference]) -> Table:
+    """Section and full dotted key never cut; long values fold within their columns."""
+    table = Table(title=_DIFFERS, title_justify="left")
+    table.add_column("section", no_wrap=True)
+    table.add_column("key", no_wrap=True)
+    for name in ("A", "B"):
+        table.add_column(name, overflow="fold", ratio=1)
+    for d in diffs:
+        table.add_row(d.section, plain(d.key), plain(_short(d.a)), plain(_short(d.b)))
+    return pinned(table)
+
+
+def _differences_stacked(diffs: list[Difference]) -> Group:
+    """One block per difference, for a terminal too narrow for the table's keys."""
+    lines: list[RenderableType] = [Text(_DIFFERS)]
+    for d in diffs:
+        lines.append(Text.assemble(plain(d.key, "bold"), f" ({d.section})"))
+        for side, value in (("A", d.a), ("B", d.b)):
+            lines.append(Text.assemble(f"  {side} ", plain(_short(value)), overflow="fold"))
+    return Group(*lines)
 
 
 def render_comparison(a: Result, b: Result) -> RenderableType:
@@ -196,14 +224,9 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
     ida, idb = (a.run_id or "A")[:12], (b.run_id or "B")[:12]
     parts: list[RenderableType] = [Text.assemble(("Comparing ", "bold"), (printable(f"A {ida} ({a.name})"), "cyan"),
                                                  " with ", (printable(f"B {idb} ({b.name})"), "magenta"))]
-    diffs = differences(a, b)
+    diffs = sorted(differences(a, b), key=lambda d: SECTIONS.index(d.section))
     if diffs:
-        table = Table(title="What differs", title_justify="left")
-        for name in ("section", "key", "A", "B"):
-            table.add_column(name)
-        for d in sorted(diffs, key=lambda d: ("definition", "code", "seeds", "environment").index(d.section)):
-            table.add_row(*(plain(v) for v in (d.section, d.key, _short(d.a), _short(d.b))))
-        parts.append(table)
+        parts.append(FirstThatFits(_differences_table(diffs), _differences_stacked(diffs)))
     else:
         parts.append(Text("Definition, code fingerprints, seeds and environment are identical."))
     versions = version_changes(a.provenance.get("environment"), b.provenance.get("environment"))
@@ -212,20 +235,20 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
     moves = Table(title="How the metrics moved (means; green: the way the hypotheses want)", title_justify="left")
     for name, justify in (("condition", "left"), ("metric", "left"), ("mean A", "right"), ("mean B", "right"),
                           ("change", "right"), ("change %", "right")):
-        moves.add_column(name, justify=justify, no_wrap=justify == "right")  # type: ignore[arg-type]
+        moves.add_column(name, justify=justify, no_wrap=justify == "right", overflow="fold")  # type: ignore[arg-type]
     for m in metric_moves(a, b):
         rel = format_percent(m.relative, 3) if m.relative is not None else _MISSING
         moves.add_row(plain(m.condition), plain(m.metric), format_number(m.mean_a), format_number(m.mean_b),
                       Text(format_number(m.change) if m.change is None else f"{m.change:+.4g}", style=m.style), rel)
-    parts.append(moves)
+    parts.append(pinned(moves))
     changes = verdict_changes(a, b)
     if changes:
         verdicts = Table(title="Verdicts", title_justify="left")
         for name in ("hypothesis", "treatment", "A", "B", "p adj. A", "p adj. B"):
-            verdicts.add_column(name, no_wrap=name not in ("hypothesis", "treatment"))
+            verdicts.add_column(name, no_wrap=name not in ("hypothesis", "treatment"), overflow="fold")
         for v in changes:
             flag = "" if v.verdict_a == v.verdict_b else "bold yellow"
             verdicts.add_row(plain(v.hypothesis), plain(v.treatment), v.verdict_a, Text(v.verdict_b, style=flag),
                              format_p(v.p_a, v.alpha_a), format_p(v.p_b, v.alpha_b))
-        parts.append(verdicts)
+        parts.append(pinned(verdicts))
     return Group(*parts)

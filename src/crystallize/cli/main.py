@@ -12,7 +12,16 @@ from typing import Any
 import click
 
 from crystallize.cli import stored
-from crystallize.cli.console import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, make_console, report_error
+from crystallize.cli.console import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    CliError,
+    command_output,
+    make_console,
+    report_error,
+    show_library_log,
+)
 from crystallize.core.result import Result
 from crystallize.core.safe_text import printable
 
@@ -51,6 +60,8 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
         import logging  # noqa: PLC0415
 
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        show_library_log()
 
 
 @cli.command()
@@ -69,7 +80,8 @@ def cli(state: _State, store_path: Path, debug: bool) -> None:
               help="Where the runs execute.")
 @click.option("--workers", "-w", type=click.IntRange(min=1), help="Parallel workers for the backend.")
 @click.option("--resume", is_flag=True, help="Continue the latest run of this exact experiment.")
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option("--no-progress", is_flag=True,
+              help="Hide the progress bar (and, without a terminal, the progress lines on stderr).")
 @click.option("--treatment", "-t", "sweep", multiple=True, metavar="KEY=V1,V2",
               help="Sweep a context key instead of the experiment's treatments; several -t make a grid.")
 @pass_state
@@ -87,6 +99,8 @@ def run(state: _State, target: str, replicates: int | None, sequential: bool, ma
     """
     from crystallize.cli.target import load_target, replicates_override, with_overrides  # noqa: PLC0415
 
+    if no_progress and not state.debug:
+        show_library_log(quiet=True)
     experiment = load_target(target)
     design = replicates_override(experiment, replicates=replicates, sequential=sequential,
                                  max_replicates=max_replicates, batch=batch, min_replicates=min_replicates)
@@ -130,37 +144,72 @@ def rescue_result(result: Result, name: str) -> Path | None:
     return None
 
 
+def output_options(command: Any) -> Any:
+    """``--format table|tsv|json`` and ``--json`` (the same as ``--format json``)."""
+    command = click.option("--json", "as_json", is_flag=True,
+                           help="Print JSON (schema_version 1, see the README); the same as --format json.")(command)
+    return click.option("--format", "-f", "fmt", type=click.Choice(["table", "tsv", "json"]),
+                        help="table (box drawing only on a terminal unless asked for), tsv or json "
+                             "[table].")(command)
+
+
+def output_format(fmt: str | None, as_json: bool) -> str | None:
+    """The format asked for: ``"json"``, ``"tsv"``, ``"table"``, or ``None`` (a table, boxed on a terminal)."""
+    if as_json and fmt not in (None, "json"):
+        raise CliError(f"--json and --format {fmt} ask for two formats: give one")
+    return "json" if as_json else fmt
+
+
 @cli.command(name="list")
 @click.option("--name", help="Only runs of the experiment with this name.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many.")
+@output_options
 @pass_state
-def list_runs(state: _State, name: str | None, limit: int) -> None:
+def list_runs(state: _State, name: str | None, limit: int, fmt: str | None, as_json: bool) -> None:
     """List the experiment runs in the store, newest first."""
+    from crystallize.cli import machine  # noqa: PLC0415
+
+    fmt = output_format(fmt, as_json)
     with stored.opened(state.store) as store:
         rows = list(store.experiment_runs(name))
         names = [] if rows or name is None else [e.name for e in store.experiments()]
     if name is not None and not rows:
         raise stored.no_run_named(name, names)
-    stored.print_runs(rows[:limit], total=len(rows))
+    if fmt == "json":
+        click.echo(machine.dumps(machine.runs_document(rows[:limit], total=len(rows), store=str(state.store))))
+    elif fmt == "tsv":
+        click.echo(machine.runs_rows(rows[:limit]))
+    else:
+        stored.print_runs(rows[:limit], total=len(rows), boxes=fmt == "table" or None)
 
 
 @cli.command()
-@click.argument("run_id")
+@click.argument("run_id", default=stored.LATEST, required=False)
 @click.option("--errors", "errors", flag_value="errors", help="Also list every failed run.")
 @click.option("--tracebacks", "errors", flag_value="tracebacks", help="Also list every failed run with its traceback.")
 @click.option("--code", is_flag=True, help="Print the source of the experiment's own modules as the run recorded it.")
+@output_options
 @pass_state
-def show(state: _State, run_id: str, errors: str | None, code: bool = False) -> None:
-    """Print the summary of stored run RUN_ID."""
+def show(state: _State, run_id: str, errors: str | None, fmt: str | None, as_json: bool, code: bool = False) -> None:
+    """Print the summary of stored run RUN_ID (default: latest, the newest run)."""
+    from crystallize.cli import machine  # noqa: PLC0415
+
+    fmt = output_format(fmt, as_json)
     if code:
         from crystallize.cli.stored_code import print_code  # noqa: PLC0415
 
         return print_code(state.store, run_id)
     result, info = stored.load_with_info(state.store, run_id)
+    if fmt == "json":
+        click.echo(machine.dumps(machine.run_document(result, info)))
+        return
+    if fmt == "tsv":
+        click.echo(machine.run_rows(result))
+        return
     if info.status == "running":  # recorded so far; not interrupted (or its process died unnoticed)
         result = dataclasses.replace(result, interrupted=False)
         stored.print_running(info)
-    stored.print_summary(result)
+    stored.print_summary(result, boxes=fmt == "table" or None)
     if errors:
         for key, error in result.errors.items():
             where = f" in step {error.step!r}" if error.step else ""
@@ -217,13 +266,21 @@ def export(state: _State, run_id: str, fmt: str | None, output: Path | None, ver
 @cli.command()
 @click.argument("run_a")
 @click.argument("run_b")
+@output_options
 @pass_state
-def compare(state: _State, run_a: str, run_b: str) -> None:
+def compare(state: _State, run_a: str, run_b: str, fmt: str | None, as_json: bool) -> None:
     """Show what differs between runs RUN_A and RUN_B and how the metrics moved."""
+    from crystallize.cli import machine  # noqa: PLC0415
     from crystallize.cli.compare import render_comparison  # noqa: PLC0415
 
+    fmt = output_format(fmt, as_json)
     a, b = stored.load(state.store, run_a), stored.load(state.store, run_b)
-    make_console().print(render_comparison(a, b))
+    if fmt == "json":
+        click.echo(machine.dumps(machine.comparison_document(a, b)))
+    elif fmt == "tsv":
+        click.echo(machine.comparison_rows(a, b))
+    else:
+        make_console(boxes=fmt == "table" or None).print(render_comparison(a, b))
 
 
 @cli.command()
@@ -291,8 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     state = _State()
     try:
-        outcome: Any = cli.main(args=list(argv) if argv is not None else None, prog_name="crystallize",
-                                standalone_mode=False, obj=state)
+        with command_output():
+            outcome: Any = cli.main(args=list(argv) if argv is not None else None, prog_name="crystallize",
+                                    standalone_mode=False, obj=state)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.exceptions.Abort:

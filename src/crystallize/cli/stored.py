@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from crystallize.core.result import Result
     from crystallize.store.reader import ExperimentRunInfo
 
-__all__ = ["cache_usage", "clear_cache", "human_bytes", "load", "load_with_info", "no_run_named", "opened",
-           "print_running", "print_runs", "print_summary"]
+__all__ = ["LATEST", "cache_usage", "clear_cache", "human_bytes", "load", "load_with_info", "no_run_named", "opened",
+           "print_running", "print_runs", "print_summary", "resolve"]
+
+#: The run id that means "the newest run in the store".
+LATEST = "latest"
 
 _STATUS_STYLE = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
 
@@ -56,15 +59,32 @@ def load(path: Path, run_id: str) -> Result:
         return store.load_result(store.resolve_run_id(run_id))
 
 
-def load_with_info(path: Path, run_id: str) -> tuple[Result, ExperimentRunInfo]:
-    """The stored result of ``run_id`` and its listing entry (status, runs done), read together.
+def resolve(store: Any, run_id: str, path: Path) -> str:
+    """The full id of the run that ``run_id`` names in the open ``store`` at ``path``: a
+    unique prefix, or ``"latest"`` for the newest run.
 
     Raises:
-        CliError: no store there (exit status 2).
+        CliError: ``"latest"`` of a store with no run (exit status 2).
+        RunIdError: no single run matches ``run_id`` (exit status 2).
+    """
+    if run_id != LATEST:
+        return str(store.resolve_run_id(run_id))
+    newest = store.experiment_runs()[:1]
+    if not newest:
+        raise CliError(f"the store {str(path)!r} holds no experiment runs yet; start one with: crystallize run FILE.yaml")
+    return str(newest[0].id)
+
+
+def load_with_info(path: Path, run_id: str) -> tuple[Result, ExperimentRunInfo]:
+    """The stored result of ``run_id`` (``"latest"``: the newest run) and its listing entry
+    (status, runs done), read together.
+
+    Raises:
+        CliError: no store there, or ``"latest"`` of an empty one (exit status 2).
         RunIdError: no single run matches ``run_id`` (exit status 2).
     """
     with opened(path) as store:
-        rid = store.resolve_run_id(run_id)
+        rid = resolve(store, run_id, path)
         return store.load_result(rid), store.experiment_run(rid)
 
 
@@ -84,11 +104,12 @@ def no_run_named(name: str, names: Sequence[str]) -> CliError:
     return CliError(f"no experiment run is named {name!r}{suggest(name, known)}{listed}")
 
 
-def print_summary(result: Result) -> None:
-    """The summary of ``result`` (``crystallize.core.summary``) on stdout."""
+def print_summary(result: Result, *, boxes: bool | None = None) -> None:
+    """The summary of ``result`` (``crystallize.core.summary``) on stdout; tables boxed only
+    on a terminal unless ``boxes`` says."""
     from crystallize.core.summary import render_summary  # noqa: PLC0415
 
-    make_console().print(render_summary(result))
+    make_console(boxes=boxes).print(render_summary(result))
 
 
 def _when(seconds: float | None) -> str:
@@ -97,9 +118,10 @@ def _when(seconds: float | None) -> str:
     return _dt.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def print_runs(rows: Sequence[ExperimentRunInfo], *, total: int | None = None) -> None:
-    """A table of experiment runs (id, name, when, status, runs done/failed, verdicts)."""
-    console = make_console()
+def print_runs(rows: Sequence[ExperimentRunInfo], *, total: int | None = None, boxes: bool | None = None) -> None:
+    """A table of experiment runs (id, name, when, status, runs done/failed, verdicts); boxed
+    only on a terminal unless ``boxes`` says."""
+    console = make_console(boxes=boxes)
     if not rows:
         console.print("no experiment runs in this store yet; start one with: crystallize run FILE.yaml")
         return

@@ -19,7 +19,7 @@ def print_code(store_path: Path, run_id: str) -> None:
         CliError: no store there; RunIdError: no single run matches ``run_id``.
     """
     with stored.opened(store_path) as store:
-        rid = store.resolve_run_id(run_id)
+        rid = stored.resolve(store, run_id, store_path)
         files = store.code_files(rid)
     if not files:
         click.echo(f"experiment run {rid} has no code kept with it: it was recorded before crystallize kept the "

@@ -18,9 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.cells import cell_len
-from rich.measure import Measurement
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -40,6 +38,7 @@ from crystallize.core.display import (
     stop_text,
 )
 from crystallize.core.grid_display import grid_split, grid_table
+from crystallize.core.layout import FirstThatFits, Parts, pinned
 from crystallize.core.record import is_number
 from crystallize.core.safe_text import plain, printable
 
@@ -89,39 +88,6 @@ def _more(count: int, what: str, where: str) -> Text:
     return Text(f"… {count:,} more {what} not shown: {where}", style="dim")
 
 
-def _pinned(table: Table) -> Table:
-    """``table`` with each ``no_wrap`` column at least as wide as its widest line, so that
-    its measured minimum width is the width it needs without breaking a number or label."""
-    for column in table.columns:
-        if column.no_wrap:
-            lines = [line for cell in (column.header, *column.cells)
-                     for line in (cell.plain if isinstance(cell, Text) else str(cell)).split("\n")]
-            column.min_width = max(map(cell_len, lines), default=1)
-    return table
-
-
-class _FirstThatFits:
-    """The first of several layouts whose narrowest rendering fits the console (the last
-    one otherwise), so that a table too wide for a terminal is split or stacked instead
-    of having its numbers broken across lines."""
-
-    def __init__(self, *layouts: RenderableType) -> None:
-        self.layouts = layouts
-
-    def _choose(self, console: Console, options: ConsoleOptions) -> RenderableType:
-        wide = options.update(max_width=1_000_000)
-        for layout in self.layouts[:-1]:
-            if Measurement.get(console, wide, layout).minimum <= options.max_width:
-                return layout
-        return self.layouts[-1]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self._choose(console, options)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, self._choose(console, options))
-
-
 def _samples_grid(result: Result, conditions: Sequence[str], metrics: Sequence[str], title: str) -> Table:
     failed = Counter(e.condition for e in result.errors.values())
     table = Table(title=title, title_justify="left", show_lines=False)
@@ -133,20 +99,17 @@ def _samples_grid(result: Result, conditions: Sequence[str], metrics: Sequence[s
         values = result.metrics.get(condition, {})
         table.add_row(plain(condition), *(_mean_sd(values.get(m, [])) for m in metrics),
                       Text(str(failed[condition]), style="red" if failed[condition] else "dim"))
-    return _pinned(table)
+    return pinned(table)
 
 
-def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequence[str]) -> Text:
-    text = Text("Samples: mean ± sd")
+def _samples_stacked(result: Result, conditions: Sequence[str], metrics: Sequence[str]) -> Group:
+    lines: list[RenderableType] = [Text("Samples: mean ± sd")]
     for condition in conditions:
         values = result.metrics.get(condition, {})
-        text.append("\n")
-        text.append_text(plain(condition, "bold"))
-        for metric in metrics:
-            text.append("\n  ")
-            text.append_text(plain(metric))
-            text.append(f" {_mean_sd(values.get(metric, []))}")
-    return text
+        lines.append(plain(condition, "bold"))
+        lines.extend(Parts(Text("  ") + plain(metric), _mean_sd(values.get(metric, [])), sep=" ", indent="    ")
+                     for metric in metrics)
+    return Group(*lines)
 
 
 def _span(start: int, count: int, total: int) -> str:
@@ -163,7 +126,7 @@ def _samples(result: Result) -> list[RenderableType]:
             _samples_grid(result, conditions, chunk, f"Samples: mean ± sd ({_span(i * size, len(chunk), len(metrics))})")
             for i, chunk in enumerate(chunks))))
     layouts.append(_samples_stacked(result, conditions, metrics))
-    parts: list[RenderableType] = [_FirstThatFits(*layouts)]
+    parts: list[RenderableType] = [FirstThatFits(*layouts)]
     if len(result.conditions) > len(conditions):
         parts.append(_more(len(result.conditions) - len(conditions), "conditions",
                            "result.metrics, result.to_dataframe() or the HTML report (`crystallize report RUN`)"))
@@ -213,31 +176,46 @@ def _verdict_table(verdicts: Sequence[Verdict]) -> Table:
                       plain(v.treatment), _two_lines(estimate_value(v), estimand_label(v)),
                       _two_lines(interval_bounds(v), interval_label(v)), _effect(v),
                       format_p(v.p_value, v.alpha), format_p(v.p_value_adjusted, v.alpha), _label_cell(v))
-    return _pinned(table)
+    return pinned(table)
 
 
-def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Text:
-    text = Text(_TITLE)
+def _verdict_table_compact(verdicts: Sequence[Verdict]) -> Table:
+    """The verdict table in fewer columns: the interval under the difference, the
+    adjusted p-value under the raw one."""
+    table = Table(title=_TITLE, title_justify="left")
+    table.add_column("hypothesis", overflow="fold")
+    table.add_column("treatment", overflow="fold")
+    for name in ("difference\ninterval", "effect", "p\np adj."):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for v in verdicts:
-        text.append("\n")
-        text.append_text(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim"),
-                                       " · ", plain(v.treatment), ": ", _label(v)))
-        if evidence_lines(v):
-            text.append(f"\n  evidence {', '.join(evidence_lines(v))}")
-        for field, value in (("difference", difference_text(v)), ("interval", interval_text(v)),
-                             ("effect", _effect(v)), ("p", format_p(v.p_value, v.alpha)),
-                             ("p adj.", format_p(v.p_value_adjusted, v.alpha))):
-            text.append(f"\n  {field} {value}")
-    return text
+        table.add_row(Text.assemble(plain(v.hypothesis), f" {_arrow(v)}\n", plain(v.test, "dim")),
+                      plain(v.treatment), f"{difference_text(v)}\n{interval_text(v)}", _effect(v),
+                      f"{format_p(v.p_value, v.alpha)}\n{format_p(v.p_value_adjusted, v.alpha)}", _label_cell(v))
+    return pinned(table)
+
+
+def _verdicts_stacked(verdicts: Sequence[Verdict]) -> Group:
+    """One block per verdict: its heading and label, then each number on a line of its own."""
+    lines: list[RenderableType] = [Text(_TITLE)]
+    for v in verdicts:
+        lines.append(Parts(Text.assemble(plain(v.hypothesis, "bold"), f" {_arrow(v)} ", plain(v.test, "dim")),
+                            plain(v.treatment), _label(v), sep=" · ", indent="  "))
+        fields = [("evidence", ", ".join(evidence_lines(v)))] if evidence_lines(v) else []
+        fields += [("difference", difference_text(v)), ("interval", interval_text(v)), ("effect", _effect(v)),
+                   ("p", format_p(v.p_value, v.alpha)), ("p adj.", format_p(v.p_value_adjusted, v.alpha))]
+        lines.extend(Parts(f"  {field}", value, sep=" ", indent="    ") for field, value in fields)
+    return Group(*lines)
 
 
 def _verdicts(result: Result) -> list[RenderableType]:
     verdicts = result.hypotheses
     grids, listed = grid_split(result)  # a grid's verdicts as tables over its axes, the others listed
     shown = listed[:MAX_VERDICTS]
-    parts: list[RenderableType] = [_FirstThatFits(_pinned(grid_table(g, _label_cell)), _verdicts_stacked(g.verdicts))
+    parts: list[RenderableType] = [FirstThatFits(pinned(grid_table(g, _label_cell)), _verdicts_stacked(g.verdicts))
                                    for g in grids]
-    parts += [_FirstThatFits(_verdict_table(shown), _verdicts_stacked(shown))] if shown else []
+    parts += [FirstThatFits(_verdict_table(shown), _verdict_table_compact(shown), _verdicts_stacked(shown))] \
+        if shown else []
     if len(listed) > len(shown):
         labels = Counter(v.label for v in listed[len(shown):])
         counts = ", ".join(f"{n:,} {label}" for label, n in labels.most_common())
@@ -271,19 +249,18 @@ def render_summary(result: Result) -> RenderableType:
     """A Rich renderable of ``result``; computes nothing that is not on it."""
     prov = result.provenance
     stopped = stop_text(prov.get("sequential"), result.hypotheses)
-    replicates = "" if stopped else f"replicates {prov.get('replicates', '?')}  ·  "
-    header = Text.assemble(
-        ("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan"),
-        f"  ·  {len(result.records)} runs, {len(result.errors)} failed  ·  {replicates}"
-        f"seed {prov.get('master_seed', '?')}",
-    )
+    pieces = [Text.assemble(("Experiment ", "bold"), (printable(result.name or "unnamed"), "bold cyan")),
+              Text(f"{len(result.records)} runs, {len(result.errors)} failed"),
+              *([] if stopped else [Text(f"replicates {prov.get('replicates', '?')}")]),
+              Text(f"seed {prov.get('master_seed', '?')}")]
     if prov.get("resumed_runs"):
-        header.append(f"  ·  resumed: {prov['resumed_runs']} runs loaded from the store")
+        pieces.append(Text(f"resumed: {prov['resumed_runs']} runs loaded from the store"))
     if result.interrupted:
-        header.append("  ·  INTERRUPTED: partial result", style="bold yellow")
+        pieces.append(Text("INTERRUPTED: partial result", style="bold yellow"))
+    header: list[RenderableType] = [Parts(*pieces, indent="  ")]
     if stopped:
-        header.append(f"\n{stopped}")
-    parts: list[RenderableType] = [header, *_samples(result)]
+        header.append(Text(stopped))
+    parts: list[RenderableType] = [*header, *_samples(result)]
     if result.hypotheses:
         parts.extend(_verdicts(result))
     if result.errors:
@@ -306,4 +283,4 @@ def summary_text(result: Result, *, color: bool | None = None, width: int | None
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
                       color_system="standard" if color else None)
     console.print(render_summary(result))
-    return buffer.getvalue().rstrip("\n")
+    return "\n".join(line.rstrip(" ") for line in buffer.getvalue().rstrip("\n").split("\n"))
