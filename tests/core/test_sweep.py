@@ -8,7 +8,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from crystallize import Experiment, Hypothesis, PairedTTest, Treatment, data_source, pipeline_step
-from crystallize.core.display import format_p
+from crystallize.core.display import format_p, interval_bounds
 from crystallize.core.exceptions import ExperimentDefinitionError
 from crystallize.core.grid_display import grid_layouts, grid_split
 from crystallize.core.summary import summary_text
@@ -129,17 +129,20 @@ def test_the_summary_shows_the_grid_as_a_table_instead_of_a_list(grid_result):
     assert [cell.strip() for cell in header.strip("┃ ").split("┃")][1:] == ["2", "4", "8"]
     row = text.splitlines().index(next(line for line in text.splitlines() if line.startswith("│ 0.01 ")))
     cells = [v for v in grid_result.hypotheses if v.treatment.startswith("lr=0.01,")]
-    # three lines per row: labels, differences and intervals, p adj. (in column order)
+    # four lines per row: labels, differences, intervals, p adj. (in column order)
     assert [c.strip() for c in text.splitlines()[row].split("│")[2:5]] == [v.label for v in cells]
-    assert [c.strip() for c in text.splitlines()[row + 2].split("│")[2:5]] == [
+    assert [c.strip() for c in text.splitlines()[row + 2].split("│")[2:5]] == [interval_bounds(v) for v in cells]
+    assert [c.strip() for c in text.splitlines()[row + 3].split("│")[2:5]] == [
         f"p adj. {format_p(v.p_value_adjusted, v.alpha)}" for v in cells]
     assert "Verdicts (difference" not in text  # every verdict is in the table, none listed twice
 
 
-def test_a_narrow_terminal_gets_the_grid_verdicts_as_a_list(grid_result):
+def test_a_3x3_grid_fits_80_columns_and_a_narrower_terminal_gets_the_list(grid_result):
     text = summary_text(grid_result, width=80)
+    assert "lr ╲ depth" in text and all(len(line) <= 80 for line in text.splitlines())
+    text = summary_text(grid_result, width=70)
     assert "lr ╲ depth" not in text and "score ↑ paired_t · lr=0.03,depth=8" in text
-    assert all(len(line) <= 80 for line in text.splitlines())
+    assert all(len(line) <= 70 for line in text.splitlines())
 
 
 def test_three_axes_give_one_table_per_value_of_the_third():

@@ -170,13 +170,14 @@ def grid_split(result: Result) -> tuple[list[GridLayout], list[Verdict]]:
 
 
 def grid_table(layout: GridLayout, label: Callable[[Verdict], Text]) -> Table:
-    """A Rich table of one layout: each cell the verdict's label, difference and interval, and p adj.
+    """A Rich table of one layout (without its title): each cell the verdict's label, difference,
+    interval and p adj., one to a line (a 3 x 3 grid fits 80 columns).
 
     Args:
         layout: the grid table to draw.
         label: the verdict's label as the summary styles it.
     """
-    table = Table(title=plain(layout.title), title_justify="left")
+    table = Table()  # no title: the caller prints layout.title above, wrapped to the console, not the table
     table.add_column(Text.assemble(plain(layout.rows_axis), " ╲ ", plain(layout.columns_axis)), no_wrap=True)
     for column in layout.columns:
         table.add_column(plain(column), no_wrap=True)
@@ -185,7 +186,7 @@ def grid_table(layout: GridLayout, label: Callable[[Verdict], Text]) -> Table:
         for column in layout.columns:
             v = layout.cells.get((row, column))
             cells.append(DASH if v is None else Text.assemble(
-                label(v), f"\n{estimate_value(v)} {interval_bounds(v)}",
+                label(v), f"\n{estimate_value(v)}\n{interval_bounds(v)}",
                 (f"\np adj. {format_p(v.p_value_adjusted, v.alpha)}", "dim")))
         table.add_row(*cells)
     return table

@@ -212,7 +212,8 @@ def _verdicts(result: Result) -> list[RenderableType]:
     verdicts = result.hypotheses
     grids, listed = grid_split(result)  # a grid's verdicts as tables over its axes, the others listed
     shown = listed[:MAX_VERDICTS]
-    parts: list[RenderableType] = [FirstThatFits(pinned(grid_table(g, _label_cell)), _verdicts_stacked(g.verdicts))
+    parts: list[RenderableType] = [FirstThatFits(Group(plain(g.title), pinned(grid_table(g, _label_cell))),
+                                                 _verdicts_stacked(g.verdicts))
                                    for g in grids]
     parts += [FirstThatFits(_verdict_table(shown), _verdict_table_compact(shown), _verdicts_stacked(shown))] \
         if shown else []
