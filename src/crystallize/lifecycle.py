@@ -108,6 +108,7 @@ def run_experiment(
                                      else "failed")
                 with contextlib.suppress(AttributeError, TypeError):
                     exc.result = partial  # type: ignore[attr-defined]
+                listeners.on_experiment_abort(exc)
                 raise
             try:
                 result = analyse(experiment, done + records, provenance, run_id, interrupted=interrupted)

@@ -9,9 +9,8 @@ import warnings
 import pandas as pd
 import pytest
 
-from crystallize import Experiment, Hypothesis, Pipeline, Treatment, data_source, pipeline_step
+from crystallize import Experiment, Hypothesis, PairedTTest, Pipeline, Treatment, data_source, pipeline_step
 from crystallize.core.exceptions import CrystallizeWarning
-from crystallize.core.stat_test import PairedTTest
 
 mlflow = pytest.importorskip("mlflow")
 
@@ -127,3 +126,26 @@ def test_without_mlflow_the_error_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r"MLflowListener needs mlflow, which is not installed; "
                                           r"install it with: pip install 'crystallize\[mlflow\]'"):
         MLflowListener()
+
+
+class _StopAfter:
+    """A guard that stops the experiment with an error after ``n`` runs."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def on_run_complete(self, record) -> None:
+        self.seen += 1
+        if self.seen == self.n:
+            raise RuntimeError("budget exhausted")
+
+
+def test_an_aborted_experiment_closes_its_parent_run_as_failed(tmp_path):
+    listener = _listener(tmp_path)
+    with pytest.raises(RuntimeError, match="budget exhausted"):
+        _experiment().run(store=str(tmp_path / "store"), progress=False, callbacks=[listener, _StopAfter(3)])
+    parent = listener.client.get_run(listener.parent_run_id)
+    assert parent.info.status == "FAILED"
+    assert parent.data.tags["crystallize.error"] == "RuntimeError: budget exhausted"
+    runs = listener.client.search_runs([listener.experiment_id])
+    assert sum(r.data.tags.get("crystallize.kind") == "run" for r in runs) == 3  # the runs logged so far stay

@@ -3,6 +3,7 @@ user integrations listen to an experiment run."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -20,7 +21,9 @@ class ExperimentListener(Protocol):
     ``on_experiment_start`` gets the experiment, every planned run and the runs
     that will actually execute (the others were loaded from the store);
     ``on_run_complete`` gets each finished record as it arrives, in any order;
-    ``on_experiment_end`` gets the :class:`~crystallize.core.result.Result`.
+    ``on_experiment_end`` gets the :class:`~crystallize.core.result.Result`;
+    ``on_experiment_abort`` gets the exception that stopped the run instead
+    (the partial result is on ``exc.result``).
     """
 
     def on_experiment_start(self, experiment: Any, planned: Sequence[RunSpec], todo: Sequence[RunSpec]) -> None:
@@ -36,6 +39,10 @@ class ExperimentListener(Protocol):
     def on_experiment_end(self, result: Any) -> None:
         """Called once with the final result."""
 
+    def on_experiment_abort(self, exc: BaseException) -> None:
+        """Called once, instead of ``on_experiment_end``, when the run stops with an
+        exception (Ctrl-C twice, a guard, too many timeouts, a failing listener)."""
+
 
 class Listeners:
     """Fans every event out to several listeners (missing methods are skipped)."""
@@ -45,6 +52,7 @@ class Listeners:
         self._run = [f for obj in listeners if (f := getattr(obj, "on_run_complete", None))]
         self._look = [f for obj in listeners if (f := getattr(obj, "on_look", None))]
         self._end = [f for obj in listeners if (f := getattr(obj, "on_experiment_end", None))]
+        self._abort = [f for obj in listeners if (f := getattr(obj, "on_experiment_abort", None))]
 
     def on_experiment_start(self, experiment: Any, planned: Sequence[RunSpec], todo: Sequence[RunSpec]) -> None:
         for fn in self._start:
@@ -61,3 +69,12 @@ class Listeners:
     def on_experiment_end(self, result: Any) -> None:
         for fn in self._end:
             fn(result)
+
+    def on_experiment_abort(self, exc: BaseException) -> None:
+        """Tell every listener; one failing does not keep the others from hearing (the
+        original exception is the one that propagates)."""
+        for fn in self._abort:
+            try:
+                fn(exc)
+            except Exception:  # noqa: BLE001 - the run is already failing with exc
+                logging.getLogger("crystallize").exception("a listener failed on experiment abort")

@@ -175,6 +175,16 @@ class MLflowListener:
             warn(f"MLflowListener: {self._not_logged} runs were not logged to MLflow (see the first warning); "
                  "they are in crystallize's store", CrystallizeWarning)
 
+    def on_experiment_abort(self, exc: BaseException) -> None:
+        """Close the parent run as KILLED (Ctrl-C) or FAILED, with the reason as a tag; the
+        runs logged so far stay."""
+        if self.parent_run_id is None:
+            return
+        reason = f"{type(exc).__name__}: {exc}"[:_PARAM_CHARS]
+        self._log(self.parent_run_id, tags={"crystallize.error": reason})
+        self.client.set_terminated(self.parent_run_id,
+                                   status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+
     # -- helpers ----------------------------------------------------------------
 
     def _log(self, run_id: str, *, params: Mapping[str, Any] | None = None,
