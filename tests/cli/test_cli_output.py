@@ -77,7 +77,7 @@ def test_list_json_has_a_versioned_schema_newest_first(store: dict) -> None:
     assert document["schema_version"] == 1 and document["total"] == 2 and document["store"] == ".crystallize"
     newest, oldest = document["runs"]
     assert (newest["id"], oldest["id"]) == (store["b"], store["a"])
-    assert set(newest) == {"id", "name", "status", "started", "finished", "seed", "replicates", "runs_planned",
+    assert set(newest) == {"id", "name", "status", "started", "finished", "seed", "replicates", "sequential", "runs_planned",
                            "runs_done", "runs_failed", "verdicts", "accepted", "conditions"}
     assert (newest["name"], newest["status"], newest["seed"], newest["runs_done"], newest["runs_planned"]) == \
         ("shift-study", "completed", 4, 18, 18)

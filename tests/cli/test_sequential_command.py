@@ -174,3 +174,14 @@ def test_plan_notes_an_effect_against_the_claim(folder: Path, runs: dict[str, st
     assert row["max_replicates"] is None and "not in the claimed direction (greater)" in row["note"]
     out = crystallize("plan", runs["fixed"], "--effect", "-0.1", cwd=folder).stdout
     assert "note: accuracy / better: an effect of -0.1 is not in the claimed direction" in out
+
+
+def test_list_shows_a_sequential_runs_budget_as_a_ceiling_not_a_shortfall(folder: Path, runs: dict[str, str]) -> None:
+    document = json.loads(crystallize("list", "--json", cwd=folder).stdout)
+    by_id = {run["id"]: run for run in document["runs"]}
+    sequential, fixed = by_id[runs["sequential"]], by_id[runs["fixed"]]
+    assert sequential["sequential"] is True and fixed["sequential"] is False
+    assert sequential["runs_done"] < sequential["runs_planned"]
+    table = crystallize("list", cwd=folder).stdout
+    assert f"{sequential['runs_done']} (up to {sequential['runs_planned']})" in table
+    assert f"{fixed['runs_done']}/{fixed['runs_planned']}" in table

@@ -73,7 +73,7 @@ def test_a_stored_run_shows_its_facts_and_how_to_load_it(tmp_path: Path) -> None
     html = info._repr_html_()
     assert html is not None and html.startswith('<div class="crystallize stored-run">')
     assert "&lt;i&gt;stored&lt;/i&gt;" in html and "<i>" not in html
-    assert info.id in html and "completed" in html and "8 of 8 done, 0 failed" in html
+    assert info.id in html and "completed" in html and "8/8 done, 0 failed" in html
     assert f"Result.load(&quot;{info.id[:12]}&quot;)" in html
     loaded = Result.load(info.id, tmp_path / "store")._repr_html_()
     assert loaded is not None and _verdict_table(loaded) == _verdict_table(result._repr_html_() or "")

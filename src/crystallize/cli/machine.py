@@ -62,14 +62,14 @@ def tsv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 # -- list --------------------------------------------------------------------------------------
 
-_RUN_FIELDS = ("id", "name", "status", "started", "finished", "seed", "replicates", "runs_planned", "runs_done",
-               "runs_failed", "verdicts", "accepted")
+_RUN_FIELDS = ("id", "name", "status", "started", "finished", "seed", "replicates", "sequential", "runs_planned",
+               "runs_done", "runs_failed", "verdicts", "accepted")
 
 
 def _run_info(info: ExperimentRunInfo) -> dict[str, Any]:
     return {"id": info.id, "name": info.name, "status": info.status, "started": _time(info.started),
             "finished": _time(info.finished), "seed": info.seed, "replicates": info.replicates,
-            "runs_planned": info.runs_planned, "runs_done": info.runs_done, "runs_failed": info.runs_failed,
+            "sequential": info.sequential, "runs_planned": info.runs_planned, "runs_done": info.runs_done, "runs_failed": info.runs_failed,
             "verdicts": info.verdicts, "accepted": info.accepted, "conditions": list(info.conditions)}
 
 

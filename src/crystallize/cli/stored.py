@@ -132,7 +132,7 @@ def print_runs(rows: Sequence[ExperimentRunInfo], *, total: int | None = None, b
     for row in rows:
         table.add_row(
             row.id[:12], plain(row.name), _when(row.started), Text(row.status, style=_STATUS_STYLE.get(row.status, "")),
-            f"{row.runs_done}/{row.runs_planned}", Text(str(row.runs_failed), style="red" if row.runs_failed else ""),
+            row.runs_progress, Text(str(row.runs_failed), style="red" if row.runs_failed else ""),
             str(row.seed), Text(row.verdict_summary, style="green" if row.verdicts and row.accepted else ""),
         )
     console.print(table)

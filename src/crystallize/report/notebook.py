@@ -116,7 +116,7 @@ def run_info_html(info: ExperimentRunInfo) -> str:
     status = raw(f'<span class="badge {"accepted" if info.status == "completed" else "not-accepted"}">'
                  f"{esc(info.status)}</span>")
     items = [("run id", info.id), ("status", status), ("started", _when(info.started)),
-             ("finished", _when(info.finished)), ("runs", f"{info.runs_done} of {info.runs_planned} done, "
+             ("finished", _when(info.finished)), ("runs", f"{info.runs_progress} done, "
                                                           f"{info.runs_failed} failed"),
              ("verdicts", info.verdict_summary), ("conditions", ", ".join(info.conditions)),
              ("seed", str(info.seed)), ("replicates", str(info.replicates))]

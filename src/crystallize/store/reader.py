@@ -64,11 +64,18 @@ class ExperimentRunInfo:
     runs_failed: int
     verdicts: int
     accepted: int
+    sequential: bool = False  # replicates is then the budget, not a count the run must reach
 
     @property
     def runs_planned(self) -> int:
-        """Conditions times replicates."""
+        """Conditions times replicates (a sequential run's most, its budget)."""
         return len(self.conditions) * self.replicates
+
+    @property
+    def runs_progress(self) -> str:
+        """``"36/36"``, or for a sequential run ``"30 (up to 600)"``: it stops when decided."""
+        return (f"{self.runs_done} (up to {self.runs_planned})" if self.sequential
+                else f"{self.runs_done}/{self.runs_planned}")
 
     @property
     def verdict_summary(self) -> str:
@@ -95,7 +102,8 @@ SELECT r.id, r.name, r.fingerprint, r.status, r.started, r.finished, r.seed, r.r
   (SELECT COUNT(*) FROM runs u WHERE u.experiment_run_id = r.id AND u.replicate < r.replicates AND u.status = 'ok'),
   (SELECT COUNT(*) FROM runs u WHERE u.experiment_run_id = r.id AND u.replicate < r.replicates AND u.status != 'ok'),
   (SELECT COUNT(*) FROM verdicts v WHERE v.experiment_run_id = r.id),
-  (SELECT COALESCE(SUM(v.accepted), 0) FROM verdicts v WHERE v.experiment_run_id = r.id)
+  (SELECT COALESCE(SUM(v.accepted), 0) FROM verdicts v WHERE v.experiment_run_id = r.id),
+  CASE WHEN json_valid(r.provenance) THEN json_type(r.provenance, '$.definition.sequential') END
 FROM experiment_runs r
 """
 
@@ -172,8 +180,8 @@ class Store:
         rows = self._rows(sql, params)
         return [ExperimentRunInfo(rid, rname, fp, status, float(started), None if fin is None else float(fin),
                                   int(seed), int(reps), tuple(self._json(conds, f"experiment run {rid}", "conditions")),
-                                  int(ok), int(bad), int(nv), int(na))
-                for rid, rname, fp, status, started, fin, seed, reps, conds, ok, bad, nv, na in rows]
+                                  int(ok), int(bad), int(nv), int(na), seq not in (None, "null"))
+                for rid, rname, fp, status, started, fin, seed, reps, conds, ok, bad, nv, na, seq in rows]
 
     def experiment_run(self, run_id: str) -> ExperimentRunInfo:
         """The listing entry of one experiment run (``run_id`` may be a unique prefix).
