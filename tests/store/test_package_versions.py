@@ -16,8 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from crystallize import Experiment, Hypothesis, PairedTTest, Treatment, data_source, pipeline_step
-from crystallize.core.provenance import VersionChange, environment, imported_distributions, version_changes
+from crystallize import (
+    Experiment,
+    Hypothesis,
+    PairedTTest,
+    Result,
+    Treatment,
+    data_source,
+    pipeline_step,
+)
+from crystallize.core.provenance import (
+    VersionChange,
+    environment,
+    imported_distributions,
+    version_changes,
+)
+from crystallize.report.html import render_report
 from crystallize.store import PackageVersionsChangedWarning
 
 COMMAND = Path(sys.executable).with_name("crystallize")
@@ -147,3 +161,28 @@ def test_compare_lists_the_upgraded_package(tiny, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "Package versions, A -> B: tiny-dist 1.0.0 -> 1.2.0" in done.stdout
     assert "environment identical" not in done.stdout.replace("\n", " ")
+
+
+def test_a_resumed_run_keeps_the_environment_its_earlier_runs_were_made_in(tiny, tmp_path):
+    store = str(tmp_path / "store")
+    first = experiment().run(store=store)
+    tiny("1.2.0")
+    with pytest.warns(PackageVersionsChangedWarning):
+        experiment().run(store=store, resume=True)
+    tiny("1.3.0")
+    with pytest.warns(PackageVersionsChangedWarning):
+        resumed = experiment().run(store=store, resume=True)
+    assert [e["packages"]["tiny-dist"] for e in resumed.provenance["earlier_environments"]] == ["1.0.0", "1.2.0"]
+    loaded = Result.load(first.run_id, tmp_path / "store")
+    assert loaded.provenance["environment"]["packages"]["tiny-dist"] == "1.3.0"
+    assert [e["packages"]["tiny-dist"] for e in loaded.provenance["earlier_environments"]] == ["1.0.0", "1.2.0"]
+    provenance = render_report(loaded).split('<section id="provenance">')[1]
+    assert "<h3>Earlier environments</h3>" in provenance
+    assert "tiny-dist 1.0.0 -&gt; 1.3.0" in provenance and "tiny-dist 1.2.0 -&gt; 1.3.0" in provenance
+
+
+def test_an_unchanged_resume_keeps_no_earlier_environment(tiny, tmp_path, recwarn):
+    store = str(tmp_path / "store")
+    first = experiment().run(store=store)
+    experiment().run(store=store, resume=True)
+    assert "earlier_environments" not in Result.load(first.run_id, tmp_path / "store").provenance

@@ -6,6 +6,7 @@ import datetime as _dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from crystallize.core.provenance import version_changes
 from crystallize.report.markup import code_json, esc, facts, raw, table
 
 if TYPE_CHECKING:
@@ -65,6 +66,19 @@ def _git(prov: Mapping[str, Any]) -> str | None:
     return f"{git['commit']}{' (uncommitted changes)' if git.get('dirty') else ''}"
 
 
+def _earlier_environments(prov: Mapping[str, Any]) -> list[str]:
+    """What changed since each environment a resumed run was recorded under before."""
+    earlier = [e for e in prov.get("earlier_environments") or [] if isinstance(e, Mapping)]
+    if not earlier:
+        return []
+    now = prov.get("environment") or {}
+    items = [f"{', '.join(map(str, version_changes(e, now, common_only=True))) or 'no common package changed'}"
+             for e in earlier]
+    return ["<h3>Earlier environments</h3><p>This experiment run was resumed under other package versions: "
+            "its earlier runs were made with the versions on the left.</p>",
+            "<ul>" + "".join(f"<li><code>{esc(item)}</code></li>" for item in items) + "</ul>"]
+
+
 def provenance_section(result: Result) -> str:
     """Seeds, code fingerprints, the git commit and the environment."""
     prov = result.provenance
@@ -110,5 +124,6 @@ def provenance_section(result: Result) -> str:
         packages = env.get("packages") or {}
         if packages:
             parts.append(table(["package", "version"], [[name, (v, "code")] for name, v in sorted(packages.items())]))
+    parts.extend(_earlier_environments(prov))
     parts.append("</section>")
     return "".join(parts)

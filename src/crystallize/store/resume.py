@@ -20,7 +20,7 @@ from crystallize.core.provenance import version_changes
 from crystallize.stats.warnings import warn
 from crystallize.store.errors import OptionalStoppingWarning, PackageVersionsChangedWarning
 
-__all__ = ["Earlier", "adopt_seed", "describe_changes", "latest_by_fingerprint", "latest_by_name", "stored_environment",
+__all__ = ["Earlier", "adopt_seed", "describe_changes", "earlier_environments", "latest_by_fingerprint", "latest_by_name", "stored_environment",
            "warn_if_grown", "warn_if_versions_changed"]
 
 #: How many earlier runs of a name are tried when adopting a seed.
@@ -199,6 +199,23 @@ def stored_environment(provenance: str | None) -> Mapping[str, Any] | None:
     except (ValueError, AttributeError):
         return None
     return environment if isinstance(environment, Mapping) else None
+
+
+def earlier_environments(provenance: str | None, now: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """The environments a resumed run was recorded under before, oldest first: those its stored
+    ``provenance`` cell kept, plus its environment when package versions differ from ``now``
+    (so the versions that made its earlier runs are not lost when the environment is updated)."""
+    try:
+        cell = json.loads(provenance or "{}")
+    except ValueError:
+        return []
+    if not isinstance(cell, Mapping):
+        return []
+    kept = [e for e in cell.get("earlier_environments") or [] if isinstance(e, Mapping)]
+    stored = cell.get("environment")
+    if isinstance(stored, Mapping) and version_changes(stored, now, common_only=True):
+        kept.append(stored)
+    return kept
 
 
 def warn_if_versions_changed(run_id: str, name: str, before: Mapping[str, Any] | None,

@@ -25,7 +25,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from crystallize.core.plan import RunSpec
@@ -39,6 +39,7 @@ from crystallize.store.lease import Heartbeat, Lease
 from crystallize.store.resume import (
     adopt_seed,
     describe_changes,
+    earlier_environments,
     latest_by_fingerprint,
     latest_by_name,
     stored_environment,
@@ -135,8 +136,11 @@ class SQLiteStore:
             if resume:
                 earlier = self._db.read(lambda conn: latest_by_fingerprint(conn, fingerprint, experiment.name))
                 if earlier is not None:
-                    return self._continue(earlier.id, experiment.name, planned, replicates, conditions, provenance,
-                                          code_files)
+                    continued = self._continue(earlier.id, experiment.name, planned, replicates, conditions,
+                                               provenance, code_files)
+                    if "earlier_environments" in provenance and isinstance(info["provenance"], MutableMapping):
+                        info["provenance"]["earlier_environments"] = provenance["earlier_environments"]  # the result's
+                    return continued
                 changed = self._db.read(lambda conn: latest_by_name(conn, experiment.name))
                 if changed is not None:
                     raise DefinitionChangedError(
@@ -169,13 +173,16 @@ class SQLiteStore:
         return self._run_id, []
 
     def _continue(self, run_id: str, name: str, planned: Sequence[RunSpec], replicates: int, conditions: list[str],
-                  provenance: Mapping[str, Any], code_files: Sequence[CodeFile]) -> tuple[str, list[RunRecord]]:
+                  provenance: dict[str, Any], code_files: Sequence[CodeFile]) -> tuple[str, list[RunRecord]]:
         def reopen(conn: sqlite3.Connection) -> tuple[int, int, Any]:
             self._lease.take(conn, run_id, name)
             record_code_files(conn, run_id, code_files)  # a run stored before code was kept gets it now
             before, verdicts, stored = conn.execute(
                 "SELECT replicates, (SELECT COUNT(*) FROM verdicts WHERE experiment_run_id = ?), provenance "
                 "FROM experiment_runs WHERE id = ?", (run_id, run_id)).fetchone()
+            earlier = earlier_environments(stored, provenance.get("environment"))
+            if earlier:  # the run's provenance from now on keeps them
+                provenance["earlier_environments"] = earlier
             conn.execute("UPDATE experiment_runs SET status = 'running', finished = NULL, replicates = ?, "
                          "conditions = ?, provenance = ? WHERE id = ?",
                          (replicates, dumps(conditions), dumps(provenance), run_id))
