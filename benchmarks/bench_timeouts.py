@@ -50,8 +50,11 @@ WORKERS = 2
 TIMEOUT = 0.3
 HUNG_RUNS = 20
 TARGET = 1.5
-MODES: dict[str, dict[str, Any]] = {"kill": {"spares": 0, "interrupt": False}, "kill+spare": {"spares": 1, "interrupt": False},
-         "interrupt": {"spares": 1, "interrupt": True}}
+MODES: dict[str, dict[str, Any]] = {
+    "kill": {"spares": 0, "interrupt": False},  # the old behaviour: every timeout replaces a worker
+    "kill+spare": {"spares": 1, "interrupt": False},
+    "interrupt": {"spares": 1, "interrupt": True},
+}
 
 
 class Nothing(DataSource):
