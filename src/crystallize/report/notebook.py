@@ -10,7 +10,6 @@ nothing. Every user string is escaped.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from crystallize.core.display import stop_text
@@ -20,6 +19,7 @@ from crystallize.report.forest import forest_caption, verdict_rows
 from crystallize.report.html import figure, forest_figures, metric_values, verdicts_table
 from crystallize.report.markup import badge, esc, facts, raw
 from crystallize.report.plots import forest_plot
+from crystallize.report.provenance import timestamp
 from crystallize.report.style import scoped_css
 
 if TYPE_CHECKING:
@@ -105,18 +105,12 @@ def verdict_html(verdict: Verdict) -> str:
     return _cell("".join(parts), "verdict")
 
 
-def _when(seconds: float | None) -> str:
-    if not seconds:
-        return "—"
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def run_info_html(info: ExperimentRunInfo) -> str:
     """A stored experiment run in a cell: its facts and how to load its result."""
     status = raw(f'<span class="badge {"accepted" if info.status == "completed" else "not-accepted"}">'
                  f"{esc(info.status)}</span>")
-    items = [("run id", info.id), ("status", status), ("started", _when(info.started)),
-             ("finished", _when(info.finished)), ("runs", f"{info.runs_progress} done, "
+    items = [("run id", info.id), ("status", status), ("started", timestamp(info.started) or "—"),
+             ("finished", timestamp(info.finished) or "—"), ("runs", f"{info.runs_progress} done, "
                                                           f"{info.runs_failed} failed"),
              ("verdicts", info.verdict_summary), ("conditions", ", ".join(info.conditions)),
              ("seed", str(info.seed)), ("replicates", str(info.replicates))]
