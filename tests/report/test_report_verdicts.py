@@ -188,7 +188,8 @@ def test_captions_state_the_level_of_simultaneous_and_one_sided_intervals():
 def test_a_non_inferiority_margin_is_drawn_from_higher_is_better_when_the_test_did_not_say_its_side():
     import dataclasses
 
-    from crystallize.report.forest import margins, verdict_rows
+    from crystallize.core.display import margin_bounds as margins
+    from crystallize.report.forest import verdict_rows
 
     verdict = relative_margin_result().hypotheses[0]
     bare = dataclasses.replace(verdict, details={}, margin_relative=False, estimand=None)  # e.g. a user's test

@@ -180,9 +180,11 @@ def better_direction(verdict: Verdict) -> int | None:
         return 1
     if verdict.direction == "decrease":
         return -1
-    if verdict.direction == "no_worse":
+    if verdict.direction == "no_worse":  # the side the test took, else the hypothesis's higher_is_better
         tested = verdict.details.get("alternative")
-        return 1 if tested == "greater" else -1 if tested == "less" else None
+        if tested in ("greater", "less"):
+            return 1 if tested == "greater" else -1
+        return None if verdict.higher_is_better is None else 1 if verdict.higher_is_better else -1
     if verdict.direction is None and verdict.alternative in ("greater", "less"):
         return 1 if verdict.alternative == "greater" else -1
     return None

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from crystallize.core.display import (
+    better_direction,
     difference_text,
     format_percent,
     interval_label,
@@ -30,7 +31,7 @@ from crystallize.report.svg import esc, slug
 if TYPE_CHECKING:
     from crystallize.core.verdict import Verdict
 
-__all__ = ["descriptive_rows", "forest_caption", "level_phrase", "margins", "verdict_rows"]
+__all__ = ["descriptive_rows", "forest_caption", "level_phrase", "verdict_rows"]
 
 def verdict_rows(verdicts: Sequence[Verdict]) -> list[ForestRow]:
     """One row per verdict with an estimate, labelled by treatment (under its hypothesis's
@@ -42,19 +43,9 @@ def verdict_rows(verdicts: Sequence[Verdict]) -> list[ForestRow]:
             continue
         low, high = v.ci if v.ci is not None else (None, None)
         detail = f"{v.hypothesis}, {v.test}: {difference_text(v, 6)}, {interval_text(v, 6)}; {v.label}"
-        rows.append(ForestRow(v.treatment, v.difference, low, high, slug(v.label), detail, margins(v),
+        rows.append(ForestRow(v.treatment, v.difference, low, high, slug(v.label), detail, margin_bounds(v),
                               v.hypothesis if several else ""))
     return rows
-
-
-def margins(verdict: Verdict) -> tuple[float, ...]:
-    """The margin lines of an equivalence or non-inferiority verdict: its bounds of the
-    estimate, read from the hypothesis's ``higher_is_better`` when the test did not say
-    which side it tested."""
-    bounds = margin_bounds(verdict)
-    if bounds or verdict.margin is None or verdict.direction != "no_worse" or verdict.higher_is_better is None:
-        return bounds
-    return (-verdict.margin if verdict.higher_is_better else verdict.margin,)
 
 
 def _tested_end(verdict: Verdict) -> str:
@@ -62,8 +53,8 @@ def _tested_end(verdict: Verdict) -> str:
     if verdict.direction == "equal":
         return "each"
     side = verdict.details.get("alternative") or verdict.alternative
-    if verdict.direction == "no_worse" and side not in ("greater", "less") and verdict.higher_is_better is not None:
-        side = "greater" if verdict.higher_is_better else "less"
+    if verdict.direction == "no_worse" and side not in ("greater", "less"):
+        side = {1: "greater", -1: "less"}.get(better_direction(verdict))  # type: ignore[arg-type]
     return {"greater": "lower", "less": "upper"}.get(str(side), "tested")
 
 
@@ -110,7 +101,7 @@ def forest_caption(verdicts: Sequence[Verdict], metric: str, *, relative: bool =
         levels = level_phrase(own)
         what = ESTIMANDS.get(str(own[0].estimand), "estimate")
         margin = ""
-        if margins(own[0]):
+        if margin_bounds(own[0]):
             m = format_percent(own[0].margin).lstrip("+") if relative else f"{own[0].margin:g}"
             sign = "±" if own[0].direction == "equal" else ""
             margin = f"; margin {sign}{m}{' of the baseline mean' if relative else ''}"
@@ -118,6 +109,6 @@ def forest_caption(verdicts: Sequence[Verdict], metric: str, *, relative: bool =
     missing = [f"{v.treatment} ({v.hypothesis})" for v in verdicts if v.difference is None]
     absent = f" No estimate: {esc(', '.join(missing))}." if missing else ""
     title = "Relative difference from baseline" if relative else "Difference from baseline"
-    dotted = " Dotted lines: the margins." if any(margins(v) for v in verdicts) else ""
+    dotted = " Dotted lines: the margins." if any(margin_bounds(v) for v in verdicts) else ""
     return (f"<strong>{title}</strong> (treatment − baseline) of {esc(metric)}, each verdict's own estimate and "
             f"interval: {'; '.join(parts)}.{dotted} Colour follows the verdict.{absent}")
