@@ -69,10 +69,10 @@ def resolve(store: Any, run_id: str, path: Path) -> str:
     """
     if run_id != LATEST:
         return str(store.resolve_run_id(run_id))
-    newest = store.experiment_runs()[:1]
-    if not newest:
+    newest = store.newest_run_id()
+    if newest is None:
         raise CliError(f"the store {str(path)!r} holds no experiment runs yet; start one with: crystallize run FILE.yaml")
-    return str(newest[0].id)
+    return str(newest)
 
 
 def load_with_info(path: Path, run_id: str) -> tuple[Result, ExperimentRunInfo]:

@@ -21,7 +21,7 @@ from crystallize.store.artifacts import artifact_folder, check_artifact_folder, 
 from crystallize.store.code import CodeFile, stored_code_files
 from crystallize.store.errors import StoreNotFoundError
 from crystallize.store.rows import RUN_COLUMNS, loads_cell, record_from_row
-from crystallize.store.run_ids import resolve_run_id
+from crystallize.store.run_ids import recent_run_ids, resolve_run_id
 from crystallize.store.schema import connect, locate, store_error
 
 __all__ = ["ExperimentInfo", "ExperimentRunInfo", "Store"]
@@ -191,6 +191,16 @@ class Store:
         """
         rid = self.resolve_run_id(run_id)
         return self._infos(_LIST + "WHERE r.id = ?", (rid,))[0]
+
+    def newest_run_id(self) -> str | None:
+        """The id of the newest experiment run, or ``None`` in a store with none."""
+        if self._empty:
+            return None
+        try:
+            newest = recent_run_ids(self._conn, 1)
+        except sqlite3.Error as exc:
+            raise store_error(self.db_path, exc) from exc
+        return newest[0] if newest else None
 
     def resolve_run_id(self, prefix: str) -> str:
         """The full id of the experiment run that ``prefix`` starts.

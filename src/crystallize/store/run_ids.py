@@ -8,7 +8,7 @@ import sqlite3
 
 from crystallize.store.errors import RunIdError
 
-__all__ = ["new_run_id", "resolve_run_id"]
+__all__ = ["new_run_id", "recent_run_ids", "resolve_run_id"]
 
 #: What a stored id looks like; anything else (a path, ``..``) is never used as a folder name.
 _ID = re.compile(r"[0-9a-f]{1,64}")
@@ -19,8 +19,10 @@ def new_run_id() -> str:
     return secrets.token_hex(6)
 
 
-def _recent(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT id FROM experiment_runs ORDER BY started DESC LIMIT 5")]
+def recent_run_ids(conn: sqlite3.Connection, limit: int = 5) -> list[str]:
+    """The ids of the newest experiment runs, newest first (as ``crystallize list`` orders them)."""
+    return [r[0] for r in conn.execute("SELECT id FROM experiment_runs ORDER BY started DESC, rowid DESC LIMIT ?",
+                                       (limit,))]
 
 
 def resolve_run_id(conn: sqlite3.Connection | None, prefix: object) -> str:
@@ -36,13 +38,13 @@ def resolve_run_id(conn: sqlite3.Connection | None, prefix: object) -> str:
     """
     text = str(prefix).strip()
     if not isinstance(prefix, str) or not text:
-        raise RunIdError(text, _recent(conn) if conn is not None else [], ambiguous=False)
+        raise RunIdError(text, recent_run_ids(conn) if conn is not None else [], ambiguous=False)
     matches = [str(r[0]) for r in conn.execute(
         "SELECT id FROM experiment_runs WHERE substr(id, 1, ?) = ? ORDER BY started DESC",
         (len(text), text))] if conn is not None else []
     found = text if text in matches else matches[0] if len(matches) == 1 else None
     if found is None:
-        recent = _recent(conn) if conn is not None else []
+        recent = recent_run_ids(conn) if conn is not None else []
         raise RunIdError(text, matches or recent, ambiguous=bool(matches))
     if not _ID.fullmatch(found):  # written by hand into the database: never a path
         raise RunIdError(text, [], ambiguous=False)
