@@ -122,7 +122,7 @@ def _named(items: Any) -> Any:
 
 
 def differences(a: Result, b: Result) -> list[Difference]:
-    """Every provenance entry (definition, code, seeds, environment) whose value differs."""
+    """Every provenance entry whose value differs, section by section (:data:`SECTIONS` order)."""
     flat: list[dict[str, str]] = []
     for result in (a, b):
         prov = dict(result.provenance)
@@ -137,8 +137,9 @@ def differences(a: Result, b: Result) -> list[Difference]:
         out.pop("definition.seed", None)  # same as master_seed
         flat.append(out)
     keys = list(dict.fromkeys([*flat[0], *flat[1]]))
-    return [Difference(_section(k), k, flat[0].get(k, _MISSING), flat[1].get(k, _MISSING))
-            for k in keys if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]
+    found = [Difference(_section(k), k, flat[0].get(k, _MISSING), flat[1].get(k, _MISSING))
+             for k in keys if flat[0].get(k, _MISSING) != flat[1].get(k, _MISSING)]
+    return sorted(found, key=lambda d: SECTIONS.index(d.section))
 
 
 def _means(result: Result) -> dict[tuple[str, str], tuple[float, float | None, int]]:
@@ -224,7 +225,7 @@ def render_comparison(a: Result, b: Result) -> RenderableType:
     ida, idb = (a.run_id or "A")[:12], (b.run_id or "B")[:12]
     parts: list[RenderableType] = [Text.assemble(("Comparing ", "bold"), (printable(f"A {ida} ({a.name})"), "cyan"),
                                                  " with ", (printable(f"B {idb} ({b.name})"), "magenta"))]
-    diffs = sorted(differences(a, b), key=lambda d: SECTIONS.index(d.section))
+    diffs = differences(a, b)
     if diffs:
         parts.append(FirstThatFits(_differences_table(diffs), _differences_stacked(diffs)))
     else:

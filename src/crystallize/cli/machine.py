@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.cli.compare import SECTIONS, Difference, differences, metric_moves, verdict_changes
+from crystallize.cli.compare import differences, metric_moves, verdict_changes
 from crystallize.core.display import mean_sd
 from crystallize.core.safe_text import printable
 from crystallize.report.numbers import numeric
@@ -133,17 +133,13 @@ def run_rows(result: Result) -> str:
 # -- compare -----------------------------------------------------------------------------------
 
 
-def _differences(a: Result, b: Result) -> list[Difference]:
-    return sorted(differences(a, b), key=lambda d: SECTIONS.index(d.section))
-
-
 def comparison_document(a: Result, b: Result) -> dict[str, Any]:
     """``crystallize compare --json``: what differs, how the metrics moved, how the verdicts changed."""
     return {
         "schema_version": SCHEMA_VERSION,
         "a": {"run_id": a.run_id, "name": a.name},
         "b": {"run_id": b.run_id, "name": b.name},
-        "differences": [{"section": d.section, "key": d.key, "a": d.a, "b": d.b} for d in _differences(a, b)],
+        "differences": [{"section": d.section, "key": d.key, "a": d.a, "b": d.b} for d in differences(a, b)],
         "metrics": [{"condition": m.condition, "metric": m.metric, "mean_a": _number(m.mean_a),
                      "mean_b": _number(m.mean_b), "change": _number(m.change), "relative": _number(m.relative),
                      "better": m.better} for m in metric_moves(a, b)],
@@ -156,7 +152,7 @@ def comparison_document(a: Result, b: Result) -> dict[str, Any]:
 def comparison_rows(a: Result, b: Result) -> str:
     """``crystallize compare --format tsv``: ``section, key, a, b`` rows; metric means are in
     section ``mean`` (key ``condition.metric``), verdicts in ``verdict`` (key ``hypothesis.treatment``)."""
-    rows: list[Sequence[Any]] = [(d.section, d.key, d.a, d.b) for d in _differences(a, b)]
+    rows: list[Sequence[Any]] = [(d.section, d.key, d.a, d.b) for d in differences(a, b)]
     rows += [("mean", f"{m.condition}.{m.metric}", _number(m.mean_a), _number(m.mean_b)) for m in metric_moves(a, b)]
     rows += [("verdict", f"{v.hypothesis}.{v.treatment}", v.verdict_a, v.verdict_b) for v in verdict_changes(a, b)]
     return tsv(("section", "key", "a", "b"), rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import click
@@ -27,7 +28,7 @@ def print_code(store_path: Path, run_id: str) -> None:
                    "packages, whose versions are in its provenance)")
         return
     for file in files:
-        changed = _changed_on_disk(file.path, file.text)
+        changed = _changed_on_disk(file.path, file.hash)
         click.echo(printable(f"# ---- {file.path} ({file.module}), sha256 {file.hash[:12]}{changed}"))
         if file.text:
             # terminal control characters escaped, indentation (tabs too) kept
@@ -37,9 +38,9 @@ def print_code(store_path: Path, run_id: str) -> None:
     click.echo(f"# run id: {rid}")
 
 
-def _changed_on_disk(path: str, text: str) -> str:
+def _changed_on_disk(path: str, stored_hash: str) -> str:
     try:
-        now = Path(path).read_text(encoding="utf-8", errors="replace")
+        now = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
         return "; the file is no longer there"
-    return "" if now == text else "; the file on disk has changed since"
+    return "" if now == stored_hash else "; the file on disk has changed since"

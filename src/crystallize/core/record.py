@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -88,6 +89,14 @@ class RunRecord:
             steps=tuple(StepRecord(**s) if isinstance(s, Mapping) else s for s in data.get("steps") or ()),
             artifacts=tuple(data.get("artifacts") or ()), unread=tuple(data.get("unread") or ()),
         )
+
+
+def is_finite(value: Any) -> bool:
+    """Whether ``value`` converts to a finite float (not NaN, not infinite, not text)."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def is_number(value: Any) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, overload
 from crystallize.core.analysis import aligned, by_condition, samples
 from crystallize.core.exceptions import CrystallizeError, suggest
 from crystallize.core.jsonable import standard_json
-from crystallize.core.record import RunError, RunRecord
+from crystallize.core.record import RunError, RunRecord, is_finite
 from crystallize.core.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -52,12 +51,6 @@ class PairedSamples(NamedTuple):
     baseline: tuple[float, ...]
     treatment: tuple[float, ...]
 
-
-def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 FORMAT_VERSION = 1
 
@@ -121,7 +114,7 @@ class Result:
             raise KeyError(f"no treatment named {name!r}{suggest(name, treatments)}; treatments: {treatments}")
         table = by_condition(self.records)
         replicates, b, _, t = aligned(table.get(BASELINE, {}), table.get(name, {}), metric, True)
-        keep = [i for i, (x, y) in enumerate(zip(b, t)) if _finite(x) and _finite(y)]
+        keep = [i for i, (x, y) in enumerate(zip(b, t)) if is_finite(x) and is_finite(y)]
         return PairedSamples(tuple(replicates[i] for i in keep), tuple(float(b[i]) for i in keep),
                              tuple(float(t[i]) for i in keep))
 

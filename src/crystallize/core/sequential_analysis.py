@@ -23,7 +23,7 @@ import numpy as np
 from crystallize.core.analysis import aligned, by_condition, check_families
 from crystallize.core.hypothesis import Hypothesis
 from crystallize.core.plan import BASELINE
-from crystallize.core.record import RunRecord
+from crystallize.core.record import RunRecord, is_finite
 from crystallize.core.sequential import Sequential
 from crystallize.core.verdict import Verdict
 
@@ -110,7 +110,7 @@ def _evidence(hypothesis: Hypothesis, treatment: str, base: dict[int, RunRecord]
     base = {r: rec for r, rec in base.items() if r < count}
     treat = {r: rec for r, rec in treat.items() if r < count}
     replicates, b, _, t = aligned(base, treat, hypothesis.metric, True)
-    pairs = [(r, float(y) - float(x)) for r, x, y in zip(replicates, b, t) if _finite(x) and _finite(y)]
+    pairs = [(r, float(y) - float(x)) for r, x, y in zip(replicates, b, t) if is_finite(x) and is_finite(y)]
     reps = np.asarray([r for r, _ in pairs], dtype=np.int64)
     d = np.asarray([v for _, v in pairs], dtype=np.float64)
     failed = (sum(not r.ok for r in base.values()), sum(not r.ok for r in treat.values()))
@@ -125,13 +125,6 @@ def _evidence(hypothesis: Hypothesis, treatment: str, base: dict[int, RunRecord]
     if hypothesis.direction in ("increase", "decrease") and hypothesis.statistical_test.alternative == "two-sided":
         opposite = _process(hypothesis, d, "less" if alternative == "greater" else "greater")
     return Evidence(hypothesis, treatment, reps, log_e, opposite, d, samples, failed)
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
 
 
 def _futile(evidence: Evidence, pairs: int) -> bool:

@@ -16,7 +16,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from crystallize.core.plan import RunSpec
 from crystallize.execution.errors import BackendError
-from crystallize.execution.worker import ShippedTask, cached_task, dump_result, load_task, run_batch
+from crystallize.execution.worker import ShippedTask, dump_result, load_task, run_shipped_batch
 
 __all__ = ["STARTED", "ExperimentPlugin", "isolate_global_generators", "run_dask_batch"]
 
@@ -47,8 +47,7 @@ def run_dask_batch(name: str, batch: list[RunSpec]) -> bytes:
     if name not in worker.plugins:
         raise BackendError(f"Dask worker {worker.address} never received the experiment (plugin {name})")
     shipped: ShippedTask = worker.plugins[name].task  # type: ignore[attr-defined]
-    task = cached_task(shipped.token) or load_task(*shipped)
-    return dump_result(run_batch(task, batch))
+    return dump_result(run_shipped_batch(shipped.token, shipped.blob, batch))
 
 
 def isolate_global_generators() -> None:
