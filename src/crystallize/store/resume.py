@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from crystallize.core.fingerprint import stable_json
-from crystallize.core.provenance import version_changes
+from crystallize.core.provenance import VersionChange, version_changes
 from crystallize.stats.warnings import warn
 from crystallize.store.errors import OptionalStoppingWarning, PackageVersionsChangedWarning
 
-__all__ = ["Earlier", "adopt_seed", "describe_changes", "earlier_environments", "latest_by_fingerprint", "latest_by_name", "stored_environment",
+__all__ = ["Earlier", "adopt_seed", "describe_changes", "environment_changes", "latest_by_fingerprint", "latest_by_name",
            "warn_if_grown", "warn_if_versions_changed"]
 
 #: How many earlier runs of a name are tried when adopting a seed.
@@ -192,46 +192,41 @@ def warn_if_grown(run_id: str, name: str, before: int, replicates: int, verdicts
              "Experiment(replicates=Sequential(max=...)) with SequentialTTest()", OptionalStoppingWarning)
 
 
-def stored_environment(provenance: str | None) -> Mapping[str, Any] | None:
-    """The environment in a stored ``provenance`` cell (``None`` if it is unreadable: resume goes on)."""
-    try:
-        environment = json.loads(provenance or "{}").get("environment")
-    except (ValueError, AttributeError):
-        return None
-    return environment if isinstance(environment, Mapping) else None
+def environment_changes(provenance: str | None, now: Mapping[str, Any] | None
+                        ) -> tuple[list[VersionChange], list[Mapping[str, Any]]]:
+    """What a resumed run's stored ``provenance`` cell says of its environment against ``now``.
 
-
-def earlier_environments(provenance: str | None, now: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    """The environments a resumed run was recorded under before, oldest first: those its stored
-    ``provenance`` cell kept, plus its environment when package versions differ from ``now``
-    (so the versions that made its earlier runs are not lost when the environment is updated)."""
+    Returns:
+        The versions that differ (Python, and the packages both recorded: one run
+        may have imported a library the other had not yet), and the environments
+        the run was recorded under before, oldest first: those the cell kept, plus
+        its own when versions differ (so the versions that made its earlier runs
+        are not lost when the environment is updated). Both are empty when the
+        cell is unreadable: resume goes on.
+    """
     try:
         cell = json.loads(provenance or "{}")
     except ValueError:
-        return []
+        return [], []
     if not isinstance(cell, Mapping):
-        return []
+        return [], []
     kept = [e for e in cell.get("earlier_environments") or [] if isinstance(e, Mapping)]
     stored = cell.get("environment")
-    if isinstance(stored, Mapping) and version_changes(stored, now, common_only=True):
-        kept.append(stored)
-    return kept
+    if not isinstance(stored, Mapping):
+        return [], kept
+    changes = version_changes(stored, now, common_only=True)
+    return changes, [*kept, stored] if changes else kept
 
 
-def warn_if_versions_changed(run_id: str, name: str, before: Mapping[str, Any] | None,
-                             after: Mapping[str, Any] | None) -> None:
-    """Warn (:class:`PackageVersionsChangedWarning`) when a resumed run's packages have other versions now.
-
-    Only packages recorded by both are compared (one run may have imported a
-    library the other had not yet); Python itself counts too.
+def warn_if_versions_changed(run_id: str, name: str, changes: Sequence[VersionChange]) -> None:
+    """Warn (:class:`PackageVersionsChangedWarning`) when a resumed run's packages have other
+    versions now (``changes``, from :func:`environment_changes`).
 
     Args:
         run_id: the experiment run resumed.
         name: its experiment's name.
-        before: the environment stored with the run (``provenance["environment"]``).
-        after: the environment now.
+        changes: the versions that differ.
     """
-    changes = version_changes(before, after, common_only=True)
     if changes:
         listed = ", ".join(map(str, changes))
         warn(f"experiment run {run_id} of {name!r} was recorded with other package versions than this process "

@@ -25,10 +25,11 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from crystallize.core.plan import RunSpec
+from crystallize.core.provenance import VersionChange
 from crystallize.core.record import RunRecord
 from crystallize.store.artifacts import ArtifactFactory
 from crystallize.store.cache import FileStepCache
@@ -39,10 +40,9 @@ from crystallize.store.lease import Heartbeat, Lease
 from crystallize.store.resume import (
     adopt_seed,
     describe_changes,
-    earlier_environments,
+    environment_changes,
     latest_by_fingerprint,
     latest_by_name,
-    stored_environment,
     warn_if_grown,
     warn_if_versions_changed,
 )
@@ -125,7 +125,7 @@ class SQLiteStore:
             StoreError: the store cannot be read or written (names the path).
         """
         experiment = info["experiment"]
-        provenance = dict(info["provenance"])
+        provenance: dict[str, Any] = info["provenance"]
         code_files = read_code_files(code_objects(experiment))
         fingerprint = provenance["fingerprint"]
         conditions = list(dict.fromkeys(s.condition for s in planned))
@@ -136,11 +136,8 @@ class SQLiteStore:
             if resume:
                 earlier = self._db.read(lambda conn: latest_by_fingerprint(conn, fingerprint, experiment.name))
                 if earlier is not None:
-                    continued = self._continue(earlier.id, experiment.name, planned, replicates, conditions,
-                                               provenance, code_files)
-                    if "earlier_environments" in provenance and isinstance(info["provenance"], MutableMapping):
-                        info["provenance"]["earlier_environments"] = provenance["earlier_environments"]  # the result's
-                    return continued
+                    return self._continue(earlier.id, experiment.name, planned, replicates, conditions,
+                                          provenance, code_files)
                 changed = self._db.read(lambda conn: latest_by_name(conn, experiment.name))
                 if changed is not None:
                     raise DefinitionChangedError(
@@ -174,22 +171,22 @@ class SQLiteStore:
 
     def _continue(self, run_id: str, name: str, planned: Sequence[RunSpec], replicates: int, conditions: list[str],
                   provenance: dict[str, Any], code_files: Sequence[CodeFile]) -> tuple[str, list[RunRecord]]:
-        def reopen(conn: sqlite3.Connection) -> tuple[int, int, Any]:
+        def reopen(conn: sqlite3.Connection) -> tuple[int, int, list[VersionChange]]:
             self._lease.take(conn, run_id, name)
             record_code_files(conn, run_id, code_files)  # a run stored before code was kept gets it now
             before, verdicts, stored = conn.execute(
                 "SELECT replicates, (SELECT COUNT(*) FROM verdicts WHERE experiment_run_id = ?), provenance "
                 "FROM experiment_runs WHERE id = ?", (run_id, run_id)).fetchone()
-            earlier = earlier_environments(stored, provenance.get("environment"))
-            if earlier:  # the run's provenance from now on keeps them
+            changes, earlier = environment_changes(stored, provenance.get("environment"))
+            if earlier:  # the run's provenance from now on keeps them (the result's too: it is the caller's dict)
                 provenance["earlier_environments"] = earlier
             conn.execute("UPDATE experiment_runs SET status = 'running', finished = NULL, replicates = ?, "
                          "conditions = ?, provenance = ? WHERE id = ?",
                          (replicates, dumps(conditions), dumps(provenance), run_id))
-            return int(before), int(verdicts), stored
+            return int(before), int(verdicts), changes
 
-        before, verdicts, stored = self._db.write(reopen)
-        warn_if_versions_changed(run_id, name, stored_environment(stored), provenance.get("environment"))
+        before, verdicts, changes = self._db.write(reopen)
+        warn_if_versions_changed(run_id, name, changes)
         self._run_id = self._db.run_id = run_id
         self._heartbeat = Heartbeat(self._beat)
         if not provenance.get("definition", {}).get("sequential"):  # a sequential design may look as it grows
