@@ -145,7 +145,7 @@ class _SequentialRounds(Rounds):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the final analysis warns once, at the user's run() line
             return sequential_verdicts(self.done + self.collected, e.hypotheses, [t.name for t in e.treatments],
-                                       e.sequential, e.correction)
+                                       e.sequential, e.correction, verdicts=False)  # analyse() makes the verdicts
 
     def _plan(self, outcome: SequentialOutcome) -> list[RunSpec]:
         for look in outcome.looks[self.looked:]:

@@ -170,13 +170,15 @@ def _look(evidence: list[Evidence], count: int, correction: str | None) -> dict[
 
 def sequential_verdicts(
     records: Sequence[RunRecord], hypotheses: Sequence[Hypothesis], treatments: Sequence[str],
-    design: Sequential, correction: str | None = "holm", *, final: bool = False,
+    design: Sequential, correction: str | None = "holm", *, final: bool = False, verdicts: bool = True,
 ) -> SequentialOutcome:
     """Replay every look the records cover and decide; ``final``: no more rounds will run.
 
     Returns:
-        The verdicts at the last look, the looks, and the reason to stop (``None``
-        while some verdict is undecided and the budget is not spent).
+        The verdicts at the last look (none with ``verdicts=False``: between rounds
+        only the looks and the stop decide what runs next), the looks, and the
+        reason to stop (``None`` while some verdict is undecided and the budget is
+        not spent).
     """
     check_families(hypotheses)
     conditions = [BASELINE, *treatments]
@@ -193,8 +195,8 @@ def sequential_verdicts(
         reason = "max_replicates"
     else:
         reason = "interrupted" if final else None
-    verdicts = [_verdict(e, last, reason, correction, looks) for e in evidence]
-    return SequentialOutcome(verdicts, looks, reason, last)
+    found = [_verdict(e, last, reason, correction, looks) for e in evidence] if verdicts else []
+    return SequentialOutcome(found, looks, reason, last)
 
 
 def _verdict(e: Evidence, count: int, reason: str | None, correction: str | None,
