@@ -20,8 +20,8 @@ from crystallize.report.numbers import numeric
 if TYPE_CHECKING:
     from crystallize.core.result import Result
 
-__all__ = ["SECTIONS", "Difference", "MetricMove", "VerdictChange", "differences", "metric_moves", "render_comparison",
-           "verdict_changes"]
+__all__ = ["SECTIONS", "Difference", "MetricMove", "VerdictChange", "condition_means", "differences", "metric_moves",
+           "render_comparison", "verdict_changes"]
 
 _MISSING = "—"
 
@@ -142,7 +142,8 @@ def differences(a: Result, b: Result) -> list[Difference]:
     return sorted(found, key=lambda d: SECTIONS.index(d.section))
 
 
-def _means(result: Result) -> dict[tuple[str, str], tuple[float, float | None, int]]:
+def condition_means(result: Result) -> dict[tuple[str, str], tuple[float, float | None, int]]:
+    """``{(condition, metric): (mean, sd, n)}`` of every numeric metric (others are left out)."""
     out = {}
     for condition in result.conditions:
         for metric, values in result.metrics.get(condition, {}).items():
@@ -163,7 +164,7 @@ def _better(a: Result, b: Result) -> dict[str, int | None]:
 
 def metric_moves(a: Result, b: Result) -> list[MetricMove]:
     """Per condition and metric (in either run): mean in A, mean in B, the way it should go."""
-    means_a, means_b = _means(a), _means(b)
+    means_a, means_b = condition_means(a), condition_means(b)
     better = _better(a, b)
     conditions = list(dict.fromkeys([*a.conditions, *b.conditions]))
     metrics = list(dict.fromkeys([*a.metric_names, *b.metric_names]))

@@ -14,10 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.cli.compare import differences, metric_moves, verdict_changes
-from crystallize.core.display import mean_sd
+from crystallize.cli.compare import condition_means, differences, metric_moves, verdict_changes
 from crystallize.core.safe_text import printable
-from crystallize.report.numbers import numeric
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
@@ -87,13 +85,12 @@ def runs_rows(rows: Sequence[ExperimentRunInfo]) -> str:
 
 
 def _samples(result: Result) -> list[dict[str, Any]]:
+    means = condition_means(result)
     out = []
     for condition in result.conditions:
-        for metric, values in result.metrics.get(condition, {}).items():
-            numbers = numeric(values) or []  # none for a metric that is not numeric
-            mean, sd = mean_sd(numbers) if numbers else (None, None)
-            out.append({"condition": condition, "metric": metric, "mean": _number(mean), "sd": _number(sd),
-                        "n": len(numbers)})
+        for metric in result.metrics.get(condition, {}):
+            mean, sd, n = means.get((condition, metric), (None, None, 0))  # none for a metric that is not numeric
+            out.append({"condition": condition, "metric": metric, "mean": _number(mean), "sd": _number(sd), "n": n})
     return out
 
 
