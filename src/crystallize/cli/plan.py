@@ -13,7 +13,6 @@ tail for a direction or a one-sided test, shifted by the margin for
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
@@ -25,16 +24,13 @@ from rich.text import Text
 from crystallize.cli.console import CliError
 from crystallize.core.exceptions import suggest
 from crystallize.core.safe_text import plain
+from crystallize.report.sequence import recorded_prior_scale
 
 if TYPE_CHECKING:
     from crystallize.core.result import Result
     from crystallize.core.verdict import Verdict
 
 __all__ = ["Plan", "notes", "plan_rows", "render_plans"]
-
-#: The sequential t-test's prior scale when the run does not record one.
-DEFAULT_PRIOR_SCALE = 0.5
-_PRIOR = re.compile(r"prior_scale=([0-9.eE+-]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +83,6 @@ def _claim(v: Verdict) -> tuple[str | None, float, str | None]:
     return {"increase": "greater", "decrease": "less"}.get(v.direction or "", "two-sided"), 0.0, None
 
 
-def _prior_scale(result: Result, v: Verdict) -> float:
-    """The prior scale the run's sequential t-test used (the default for any other test)."""
-    definition = result.provenance.get("definition")
-    hypotheses = definition.get("hypotheses", []) if isinstance(definition, Mapping) else []
-    for h in hypotheses:
-        if isinstance(h, Mapping) and h.get("name") == v.hypothesis and h.get("test") == "sequential_t":
-            params = h.get("test_params")
-            if isinstance(params, Mapping) and isinstance(params.get("prior_scale"), (int, float)):
-                return float(params["prior_scale"])
-            found = _PRIOR.search(str(h.get("test_repr", "")))  # stores written before test_params
-            if found:
-                return float(found.group(1))
-    return DEFAULT_PRIOR_SCALE
-
-
 def _alpha(result: Result, v: Verdict, alpha: float | None) -> float:
     definition = result.provenance.get("definition")
     default = definition.get("correction") if isinstance(definition, Mapping) else None
@@ -120,7 +101,7 @@ def _one(result: Result, v: Verdict, effect: float, power: float, alpha: float |
     sd = statistics.stdev(diffs) if len(diffs) >= 2 else None
     claim, shift, why = _claim(v)
     row = Plan(v.hypothesis, v.treatment, v.metric, v.test, claim, effect, sd, len(diffs),
-               _alpha(result, v, alpha), power, _prior_scale(result, v))
+               _alpha(result, v, alpha), power, recorded_prior_scale(result, v.hypothesis))
     tested = abs(effect) if claim == "two-sided" else effect + shift
     if why is None and sd is None:
         why = f"only {len(diffs)} complete pair(s) in this run: the spread of the differences is unknown"

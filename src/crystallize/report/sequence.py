@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from crystallize.core.result import Result
     from crystallize.core.verdict import Verdict
 
-__all__ = ["ConfidenceSequence", "confidence_sequence", "sequence_caption", "sequence_plot"]
+__all__ = ["ConfidenceSequence", "confidence_sequence", "recorded_prior_scale", "sequence_caption", "sequence_plot"]
 
 WIDTH = 440.0
 TOP, BOTTOM = 12.0, 236.0  # the plotting area, in pixels
@@ -84,6 +84,12 @@ def _prior_scale(definition: Mapping[str, Any]) -> float:
         return float(params["prior_scale"])
     found = _PRIOR.search(str(definition.get("test_repr", "")))  # stores written before test_params
     return float(found.group(1)) if found else _DEFAULT_PRIOR
+
+
+def recorded_prior_scale(result: Result, hypothesis: str) -> float:
+    """The prior scale the run's recorded test of ``hypothesis`` used (0.5, the sequential
+    t-test's default, when none is recorded)."""
+    return _prior_scale(_definition(result, hypothesis))
 
 
 def _min_effect_bounds(v: Verdict, min_effect: float | None) -> tuple[float, ...]:
