@@ -50,11 +50,20 @@ class Evidence:
         """Valid pairs among the replicates below ``count``."""
         return int(np.searchsorted(self.replicates, count))
 
+    def __post_init__(self) -> None:
+        from crystallize.stats import anytime_pvalues  # noqa: PLC0415 - SciPy-free, but stats loads lazily
+
+        # each look reads its p-value here instead of taking a new running maximum (a NaN counts as no evidence)
+        self._p = anytime_pvalues(np.nan_to_num(self.log_e, nan=0.0))
+        self._p_opposite = (None if self.log_e_opposite is None
+                            else anytime_pvalues(np.nan_to_num(self.log_e_opposite, nan=0.0)))
+
     def p_at(self, pairs: int, opposite: bool = False) -> float:
-        series = self.log_e_opposite if opposite else self.log_e
+        """The anytime-valid p-value after ``pairs`` valid pairs (1 before two)."""
+        series = self._p_opposite if opposite else self._p
         if series is None or pairs < 2:
             return 1.0
-        return float(min(1.0, math.exp(-max(0.0, float(np.max(series[:pairs]))))))
+        return float(series[min(pairs, len(series)) - 1])
 
 
 @dataclass(frozen=True)
